@@ -1,0 +1,431 @@
+"""keldysh.io: round trips, the finished flag, atomic writes and the frozen schema-1 file."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from keldysh import io
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _write(path, **overrides):
+    kwargs = dict(task="demo", config={"model": {"delta": 0.5}}, results={"x": 1.0})
+    kwargs.update(overrides)
+    io.write_results(path, **kwargs)
+
+
+def _leftover_temp_files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.tmp-*"))
+
+
+def _assert_tree_equal(actual, expected, where="") -> None:
+    """Exact equality, including array dtypes/shapes and Python scalar types."""
+    assert isinstance(actual, dict), where
+    assert actual.keys() == expected.keys(), where
+    for key, want in expected.items():
+        got, here = actual[key], f"{where}/{key}"
+        if isinstance(want, dict):
+            _assert_tree_equal(got, want, here)
+        elif isinstance(want, np.ndarray):
+            assert isinstance(got, np.ndarray), here
+            assert got.dtype == want.dtype and got.shape == want.shape, here
+            np.testing.assert_array_equal(got, want, err_msg=here)
+        else:
+            assert type(got) is type(want) and got == want, (here, got, want)
+
+
+# ----------------------------------------------------------------------------- round trips
+
+
+def test_round_trip_of_every_supported_value_type(tmp_path):
+    rng = np.random.default_rng(1)
+    results = {
+        "complex_array": rng.normal(size=(3, 4)) + 1j * rng.normal(size=(3, 4)),
+        "complex64": np.arange(3, dtype=np.complex64) * (1 - 2j),
+        "float32": np.linspace(0, 1, 7, dtype=np.float32),
+        "int32": np.arange(-3, 3, dtype=np.int32),
+        "uint8": np.arange(4, dtype=np.uint8),
+        "bools": np.array([[True, False], [False, True]]),
+        "zero_d": np.array(2.5),
+        "zero_d_complex": np.array(1 - 1j),
+        "empty": np.zeros(0),
+        "empty_2d_complex": np.zeros((3, 0), dtype=complex),
+        "strings": np.array(["K+", "K-", "ünïcode"]),
+        "large": rng.normal(size=10_000),  # stored compressed
+        "int": 7,
+        "negative_int": -(2**40),
+        "float": 0.125,
+        "nan": float("nan"),
+        "complex": 1.5 - 2j,
+        "true": True,
+        "false": False,
+        "string": "héllo, world",
+        "empty_string": "",
+        "none": None,
+        "nested": {"deeper": {"array": np.eye(2), "flag": True}, "empty_dict": {}},
+    }
+    path = tmp_path / "r.h5"
+    io.write_results(path, task="demo", config={}, results=results)
+    loaded = io.load(path).results
+
+    expected = dict(results, nan=None)  # NaN != NaN: compared separately below
+    assert np.isnan(loaded["nan"]) and type(loaded["nan"]) is float
+    loaded["nan"] = None
+    _assert_tree_equal(loaded, expected)
+
+
+def test_lists_become_arrays(tmp_path):
+    path = tmp_path / "r.h5"
+    _write(path, results={"ints": [1, 2, 3], "grid": [[0.0, 1.0]], "names": ["a", "b"], "e": []})
+    loaded = io.load(path).results
+    _assert_tree_equal(
+        loaded,
+        {
+            "ints": np.array([1, 2, 3]),
+            "grid": np.array([[0.0, 1.0]]),
+            "names": np.array(["a", "b"]),
+            "e": np.array([]),
+        },
+    )
+
+
+def test_all_sections_round_trip_and_absent_ones_are_none(tmp_path):
+    path = tmp_path / "r.h5"
+    mesh = {"k": np.arange(6.0).reshape(3, 2)}
+    history = {"residual": np.array([1.0, 0.1]), "converged": True}
+    checkpoint = {"rho": np.ones((2, 4, 4), dtype=complex), "iteration": 3}
+    _write(path, mesh=mesh, history=history, checkpoint=checkpoint)
+    r = io.load(path)
+    _assert_tree_equal(r.mesh, mesh)
+    _assert_tree_equal(r.history, history)
+    _assert_tree_equal(r.checkpoint, checkpoint)
+    assert r.grids is None
+
+    _write(path, overwrite=True)
+    r = io.load(path)
+    assert (r.mesh, r.grids, r.history, r.checkpoint) == (None, None, None, None)
+    assert r.results == {"x": 1.0}
+
+
+def test_config_round_trips_exactly_and_is_browsable(tmp_path):
+    config = {
+        "model": {"t": 1.0, "delta": 0.5, "mu": np.float64(0.0), "name": "honeycomb"},
+        "baths": [{"Gamma": 0.01}, {"Gamma": 0.02}],  # a TOML array of tables
+        "numerics": {"nk": np.int64(12), "ks": np.array([1, 2]), "mixed": [1, "a"], "ok": True},
+    }
+    path = tmp_path / "r.h5"
+    _write(path, config=config)
+    assert io.load(path).config == {
+        "model": {"t": 1.0, "delta": 0.5, "mu": 0.0, "name": "honeycomb"},
+        "baths": [{"Gamma": 0.01}, {"Gamma": 0.02}],
+        "numerics": {"nk": 12, "ks": [1, 2], "mixed": [1, "a"], "ok": True},
+    }
+    with h5py.File(path, "r") as f:
+        group = f["config"]
+        assert group["model"].attrs["delta"] == 0.5
+        assert group["model"].attrs["name"] == "honeycomb"
+        np.testing.assert_array_equal(group["numerics/ks"][...], [1, 2])
+        assert bool(group["numerics"].attrs["ok"]) is True
+        # Not representable natively: mirrored as JSON text.
+        assert json.loads(group.attrs["baths"]) == config["baths"]
+        assert json.loads(group.attrs["config_json"])["model"]["name"] == "honeycomb"
+
+
+def test_root_attributes(tmp_path):
+    path = tmp_path / "r.h5"
+    _write(path, argv=["keldysh-run", "runs/x.toml"], n_ranks=4)
+    r = io.load(path)
+    assert r.task == "demo"
+    assert r.schema_version == io.SCHEMA_VERSION == r.attrs["schema_version"]
+    assert r.attrs["format"] == io.FORMAT
+    assert r.attrs["argv"] == ["keldysh-run", "runs/x.toml"]
+    assert r.attrs["n_ranks"] == 4
+    assert r.attrs["created"].endswith("+00:00")
+    assert isinstance(r.attrs["package_version"], str) and r.attrs["package_version"]
+    assert isinstance(r.attrs["git_describe"], str) and r.attrs["git_describe"]
+    with h5py.File(path, "r") as f:  # argv is stored as JSON text, readable without us
+        assert json.loads(f.attrs["argv"]) == ["keldysh-run", "runs/x.toml"]
+
+
+def test_argv_defaults_to_sys_argv(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["prog", "--flag"])
+    _write(tmp_path / "r.h5")
+    assert io.load(tmp_path / "r.h5").attrs["argv"] == ["prog", "--flag"]
+
+
+def test_results_is_frozen(tmp_path):
+    _write(tmp_path / "r.h5")
+    r = io.load(tmp_path / "r.h5")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.task = "other"
+    assert "demo" in repr(r)
+
+
+def test_git_describe_and_version_never_raise(monkeypatch):
+    def broken_run(*args, **kwargs):
+        raise FileNotFoundError("git")
+
+    io.git_describe.cache_clear()
+    monkeypatch.setattr(subprocess, "run", broken_run)
+    try:
+        assert io.git_describe() == "unknown"
+    finally:
+        io.git_describe.cache_clear()
+    monkeypatch.setattr(io, "_DISTRIBUTION", "no-such-distribution-xyz")
+    assert io.package_version() == "0+unknown"
+
+
+# ------------------------------------------------------------------------- finished flag
+
+
+def test_finished_flag_round_trips(tmp_path):
+    path = tmp_path / "r.h5"
+    _write(path, finished=False, checkpoint={"iteration": 3})
+    r = io.load(path)
+    assert r.finished is False and r.checkpoint == {"iteration": 3}
+    _write(path, finished=True, overwrite=True)
+    assert io.load(path).finished is True
+
+
+def test_finished_is_the_last_root_attribute_written(tmp_path):
+    path = tmp_path / "r.h5"
+    _write(path)
+    with h5py.File(path, "r") as f:  # root attribute creation order is tracked
+        assert list(f.attrs)[-1] == "finished"
+
+
+def test_file_without_finished_attribute_is_unfinished(tmp_path):
+    path = tmp_path / "r.h5"
+    _write(path)
+    with h5py.File(path, "r+") as f:
+        del f.attrs["finished"]
+    assert io.load(path).finished is False
+
+
+# --------------------------------------------------------------------- atomic, no clobber
+
+
+@pytest.fixture
+def previous_file(tmp_path):
+    path = tmp_path / "r.h5"
+    _write(path, results={"version": "old"})
+    return path, path.read_bytes()
+
+
+def test_crash_mid_write_leaves_previous_file_and_no_temp(previous_file, monkeypatch):
+    path, before = previous_file
+    real_write_tree = io._write_tree
+    seen_temp = []
+
+    def crash_in_history(group, tree, where, **kwargs):
+        if where == "/history":
+            seen_temp.extend(_leftover_temp_files(path.parent))
+            raise RuntimeError("simulated crash")
+        return real_write_tree(group, tree, where, **kwargs)
+
+    monkeypatch.setattr(io, "_write_tree", crash_in_history)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _write(path, results={"version": "new"}, history={"r": [1.0]}, overwrite=True)
+    assert seen_temp and seen_temp[0].name.startswith("r.h5.tmp-")  # the crash was mid-write
+    assert path.read_bytes() == before
+    assert _leftover_temp_files(path.parent) == []
+    assert io.load(path).results == {"version": "old"}
+
+
+def test_crash_at_rename_leaves_previous_file_and_no_temp(previous_file, monkeypatch):
+    path, before = previous_file
+
+    def failing_replace(src, dst):
+        raise OSError("simulated failure of rename")
+
+    monkeypatch.setattr(io.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="simulated"):
+        _write(path, results={"version": "new"}, overwrite=True)
+    assert path.read_bytes() == before
+    assert _leftover_temp_files(path.parent) == []
+
+
+def test_unstorable_value_leaves_previous_file_and_no_temp(previous_file):
+    path, before = previous_file
+    with pytest.raises(TypeError, match="/results/bad"):
+        _write(path, results={"ok": 1.0, "bad": object()}, overwrite=True)
+    assert path.read_bytes() == before
+    assert _leftover_temp_files(path.parent) == []
+
+
+def test_existing_file_without_overwrite(previous_file):
+    path, before = previous_file
+    with pytest.raises(FileExistsError, match="r.h5") as info:
+        _write(path)
+    assert info.value.filename == str(path)
+    assert path.read_bytes() == before
+    assert _leftover_temp_files(path.parent) == []
+
+
+def test_file_appearing_during_the_write_is_not_clobbered(tmp_path, monkeypatch):
+    path = tmp_path / "r.h5"
+    real_write_tree = io._write_tree
+
+    def someone_else_writes(group, tree, where, **kwargs):
+        if where == "/results":
+            path.write_bytes(b"theirs")
+        return real_write_tree(group, tree, where, **kwargs)
+
+    monkeypatch.setattr(io, "_write_tree", someone_else_writes)
+    with pytest.raises(FileExistsError):
+        _write(path)
+    assert path.read_bytes() == b"theirs"
+    assert _leftover_temp_files(tmp_path) == []
+
+
+def test_overwrite_replaces(previous_file):
+    path, _ = previous_file
+    _write(path, results={"version": "new"}, overwrite=True)
+    assert io.load(path).results == {"version": "new"}
+    assert _leftover_temp_files(path.parent) == []
+
+
+# -------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "results, error, match",
+    [
+        ({"a/b": 1.0}, ValueError, "not a valid HDF5 name"),
+        ({"": 1.0}, ValueError, "not a valid HDF5 name"),
+        ({1: 1.0}, TypeError, "keys must be str"),
+        ({"x": {"y": object()}}, TypeError, "/results/x/y"),
+        ({"x": [1, "a"]}, TypeError, "mixes strings"),
+        ({"x": [[1.0], [1.0, 2.0]]}, TypeError, "/results/x"),
+        ({"x": np.array([object()])}, TypeError, "dtype object"),
+        ({"x": b"bytes"}, TypeError, "bytes"),
+        ({"x": 2**70}, TypeError, "int64"),
+    ],
+)
+def test_unstorable_values_are_named(tmp_path, results, error, match):
+    with pytest.raises(error, match=match):
+        _write(tmp_path / "r.h5", results=results)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_config_must_be_json(tmp_path):
+    with pytest.raises(TypeError, match="JSON"):
+        _write(tmp_path / "r.h5", config={"V": 1 + 1j})
+    with pytest.raises(ValueError, match="reserved"):
+        _write(tmp_path / "r.h5", config={"config_json": "x"})
+    assert list(tmp_path.iterdir()) == []
+
+
+# -------------------------------------------------------------------- foreign and corrupt
+
+
+def test_foreign_hdf5_file(tmp_path):
+    path = tmp_path / "foreign.h5"
+    with h5py.File(path, "w") as f:
+        f["data"] = np.arange(3)
+        f.attrs["schema_version"] = 1  # a common name: not enough to be ours
+    assert not io.is_results_file(path)
+    with pytest.raises(ValueError, match=r"foreign\.h5: not a keldysh results file"):
+        io.load(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"not hdf5 at all\n" * 100], ids=["empty", "text"])
+def test_non_hdf5_file(tmp_path, content):
+    path = tmp_path / "junk.h5"
+    path.write_bytes(content)
+    assert not io.is_results_file(path)
+    with pytest.raises(ValueError, match=r"junk\.h5: not a keldysh results file"):
+        io.load(path)
+
+
+def test_truncated_results_file(tmp_path):
+    path = tmp_path / "r.h5"
+    _write(path, results={"big": np.arange(20_000.0)})
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"r\.h5: not a keldysh results file"):
+        io.load(path)
+
+
+def test_missing_file(tmp_path):
+    assert not io.is_results_file(tmp_path / "nope.h5")
+    with pytest.raises(FileNotFoundError):
+        io.load(tmp_path / "nope.h5")
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "r.h5"
+    _write(path)
+    with h5py.File(path, "r+") as f:
+        f.attrs["schema_version"] = io.SCHEMA_VERSION + 1
+    assert io.is_results_file(path)
+    with pytest.raises(ValueError, match="newer"):
+        io.load(path)
+
+
+# --------------------------------------------------------------- frozen schema-1 file
+
+
+def test_frozen_v1_file_still_loads():
+    """tests/data/results_v1.h5 was written once by make_results_v1.py; never regenerate."""
+    path = DATA / "results_v1.h5"
+    assert io.is_results_file(path)
+    r = io.load(path)
+    assert r.schema_version == 1
+    assert r.task == "born_markov"
+    assert r.finished is True
+    assert r.attrs["n_ranks"] == 2
+    assert r.attrs["argv"] == ["keldysh-run", "runs/example.toml", "--output", "results_v1.h5"]
+    assert r.config == {
+        "model": {"t": 1.0, "delta": 0.5, "mu": 0.0},
+        "drive": {"pattern": "valley", "Omega": 0.1, "omega0": 2.0},
+        "baths": [{"Gamma": 0.01, "T": 0.001}, {"Gamma": 0.02, "T": 0.001}],
+        "numerics": {"nk": 12, "tol": 1e-10, "verbose": False, "seeds": [1, 2, 3]},
+    }
+    _assert_tree_equal(
+        r.results,
+        {
+            "converged": True,
+            "iterations": 7,
+            "nu": None,
+            "label": "example",
+            "energy": -1.25,
+            "phase": 0.5 - 0.25j,
+            "Delta": np.array([0.1 + 0.02j, -0.05j]),
+            "n_occ": np.array(0.75),
+            "empty": np.zeros((0, 4)),
+            "mask": np.array([True, False, True]),
+            "valleys": np.array(["K+", "K-"]),
+            "per_valley": {"S": np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32)},
+        },
+    )
+    _assert_tree_equal(
+        r.mesh,
+        {
+            "k": np.array([[0.0, 0.1], [0.2, 0.3], [0.4, 0.5], [0.6, 0.7], [0.8, 0.9], [1.0, 1.1]]),
+            "weight": np.full(6, 1 / 6),
+        },
+    )
+    _assert_tree_equal(
+        r.grids,
+        {"omega": np.array([-1.0, -0.5, 0.0, 0.5, 1.0]), "n": np.arange(5, dtype=np.int32)},
+    )
+    _assert_tree_equal(
+        r.history,
+        {
+            "residual": np.array([1.0, 0.1, 0.01, 1e-3, 1e-4, 1e-5, 1e-6]),
+            "timing": {"wall_s": 1.5},
+        },
+    )
+    rho = np.zeros((2, 4, 4), dtype=complex)
+    rho[:, 0, 0] = [0.25, 0.5]
+    rho[:, 1, 2] = [0.1 + 0.2j, -0.3j]
+    _assert_tree_equal(r.checkpoint, {"iteration": 7, "rho": rho})
