@@ -1,0 +1,160 @@
+"""Rotating-frame Nambu single-particle problem, one 4x4 block per k ∈ K+ (spec §2-§3).
+
+Basis Ψ_k = (c_k1, c_k2, c†_{-k1}, c†_{-k2}) for k ∈ K+ (so -k ∈ K-).  With
+rotating-frame particle energies xi = (xi'_k1, xi'_k2, xi'_{-k1}, xi'_{-k2})
+measured from μ, Rabi amplitude Ω_k and gaps Δ±, the single-particle matrix is::
+
+    h_k = [[ xi0,    Ω,     0,     -Δ- ],
+           [ Ω,      xi1,   Δ+,     0  ],
+           [ 0,      Δ+*,  -xi2,    0  ],
+           [ -Δ-*,   0,     0,    -xi3 ]]
+
+(spec §3).  A condensate frequency ν (Δ(t) = Δ e^{-iνt}) is absorbed by shifting
+every particle energy and every bath chemical potential by -ν/2 (spec §2).
+
+Occupation of Nambu mode i at rotating-frame frequency ω: particle modes
+n_F(ω - μ'_i), hole modes n_F(ω + μ'_i); both are n_F(ω - m_i) with the *Nambu
+chemical potential* m_i = ±μ'_i returned by :func:`nambu_chemical_potentials`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .baths import BathSet, fermi
+from .lattice import HoneycombModel
+
+__all__ = [
+    "nambu_hamiltonian",
+    "nambu_chemical_potentials",
+    "nambu_occupations",
+    "DrivenSystem",
+    "ModeArrays",
+]
+
+
+def nambu_hamiltonian(xi, rabi, delta_plus=0j, delta_minus=0j, nu=0.0) -> np.ndarray:
+    """4x4 matrix h_k of spec §3 for particle energies ``xi`` (..., 4) and ``rabi`` (...)."""
+    xi = np.asarray(xi, dtype=float) - 0.5 * nu
+    rabi = np.asarray(rabi, dtype=float)
+    shape = np.broadcast_shapes(xi.shape[:-1], rabi.shape, np.shape(delta_plus), np.shape(delta_minus))
+    h = np.zeros(shape + (4, 4), dtype=complex)
+    h[..., 0, 0] = xi[..., 0]
+    h[..., 1, 1] = xi[..., 1]
+    h[..., 2, 2] = -xi[..., 2]
+    h[..., 3, 3] = -xi[..., 3]
+    h[..., 0, 1] = rabi
+    h[..., 1, 0] = rabi
+    h[..., 1, 2] = delta_plus
+    h[..., 2, 1] = np.conj(delta_plus)
+    h[..., 0, 3] = -np.asarray(delta_minus)
+    h[..., 3, 0] = -np.conj(delta_minus)
+    return h
+
+
+def nambu_chemical_potentials(bath_mu, nu=0.0) -> np.ndarray:
+    """m_i with n_i(ω) = n_F(ω - m_i): (μ'0, μ'1, -μ'2, -μ'3) after the shift μ' -> μ' - ν/2."""
+    mu = np.asarray(bath_mu, dtype=float) - 0.5 * nu
+    return mu * np.array([1.0, 1.0, -1.0, -1.0])
+
+
+def nambu_occupations(occupation) -> np.ndarray:
+    """Frozen Nambu occupations (n0, n1, 1 - n2, 1 - n3) from particle occupations."""
+    n = np.asarray(occupation, dtype=float)
+    return np.concatenate([n[..., :2], 1.0 - n[..., 2:]], axis=-1)
+
+
+@dataclass(frozen=True)
+class ModeArrays:
+    """Everything the kernels need for a set of k points (or energy samples) of K+.
+
+    Arrays: ``xi`` (M, 4) rotating-frame particle energies measured from μ,
+    ``rabi`` (M,), ``gamma`` (M, 4) amplitude rates, ``bath_mu`` (M, 4)
+    rotating-frame bath chemical potentials measured from μ, ``temperature``
+    (M, 4), ``occupation`` (M, 4) frozen Born-Markov particle occupations
+    n_F(E_ka - μ_{v,a}) at the bath temperature, ``weight`` (M,) such that
+    Σ_j weight_j f_j = (1/N) Σ_{k∈K+} f(k), and ``energy`` (M,) the band energy e_k.
+    """
+
+    xi: np.ndarray
+    rabi: np.ndarray
+    gamma: np.ndarray
+    bath_mu: np.ndarray
+    temperature: np.ndarray
+    occupation: np.ndarray
+    weight: np.ndarray
+    energy: np.ndarray
+
+    def __len__(self):
+        return len(self.weight)
+
+    def take(self, index) -> "ModeArrays":
+        """Subset (slice or index array) of the samples."""
+        return ModeArrays(**{f: getattr(self, f)[index] for f in self.__dataclass_fields__})
+
+    def hamiltonian(self, delta_plus=0j, delta_minus=0j, nu=0.0) -> np.ndarray:
+        return nambu_hamiltonian(self.xi, self.rabi, delta_plus, delta_minus, nu)
+
+
+@dataclass(frozen=True)
+class DrivenSystem:
+    """Physical parameters of the driven two-band system (spec §1-§3).
+
+    ``model`` (δ, t), drive frequency ``omega0`` and amplitude ``Omega`` with
+    ``pattern`` "valley" or "dichroic", reference chemical potential ``mu`` and
+    the bath parameters ``baths``.
+    """
+
+    model: HoneycombModel
+    omega0: float
+    Omega: float
+    baths: BathSet
+    mu: float = 0.0
+    pattern: str = "valley"
+
+    def __post_init__(self):
+        if not np.isfinite(self.omega0) or self.omega0 <= 0:
+            raise ValueError(f"omega0: must be finite and > 0, got {self.omega0!r}")
+        if not np.isfinite(self.Omega) or self.Omega < 0:
+            raise ValueError(f"Omega: must be finite and >= 0, got {self.Omega!r}")
+        if not np.isfinite(self.mu):
+            raise ValueError(f"mu: must be finite, got {self.mu!r}")
+        if self.pattern not in ("valley", "dichroic"):
+            raise ValueError(f"pattern: must be 'valley' or 'dichroic', got {self.pattern!r}")
+
+    def modes_from_energies(self, e, rabi, weight) -> ModeArrays:
+        """ModeArrays for band energies e_k (M,), Rabi amplitudes (M,) and weights (M,)."""
+        e = np.asarray(e, dtype=float)
+        w0 = self.omega0
+        # rotating-frame energies (spec §2): xi'_1 = -e - μ + ω0/2, xi'_2 = e - μ - ω0/2
+        x1 = -e - self.mu + w0 / 2
+        x2 = e - self.mu - w0 / 2
+        xi = np.stack([x1, x2, x1, x2], axis=-1)
+        g, m, T = self.baths.mode_parameters(w0, self.mu)
+        M = e.shape[0]
+        lab_mu = np.array([self.baths.mu[0, 0], self.baths.mu[0, 1], self.baths.mu[1, 0], self.baths.mu[1, 1]])
+        E_lab = np.stack([-e, e, -e, e], axis=-1)
+        occ = fermi(E_lab - lab_mu, T)
+        return ModeArrays(
+            xi=xi,
+            rabi=np.broadcast_to(np.asarray(rabi, dtype=float), (M,)).copy(),
+            gamma=np.tile(g, (M, 1)),
+            bath_mu=np.tile(m, (M, 1)),
+            temperature=np.tile(T, (M, 1)),
+            occupation=occ,
+            weight=np.asarray(weight, dtype=float).copy(),
+            energy=e.copy(),
+        )
+
+    def modes(self, mesh) -> ModeArrays:
+        """ModeArrays on a momentum mesh (``mesh.points``) or an energy mesh (``mesh.energies``)."""
+        if hasattr(mesh, "points"):
+            k = mesh.points
+            e = self.model.energy(k)
+            rabi = self.model.drive_amplitude(k, self.Omega, self.pattern)
+            return self.modes_from_energies(e, rabi, mesh.weights)
+        if self.pattern != "valley":
+            raise ValueError("pattern: an energy mesh (exact DOS) only serves the 'valley' pattern; "
+                             "use a momentum mesh for 'dichroic'")
+        return self.modes_from_energies(mesh.energies, self.Omega, mesh.weights)

@@ -1,0 +1,192 @@
+"""Born-Markov (Lindblad) limit: exact steady state per k and the paper's closed forms.
+
+Spec §4.  Each mode's occupation is frozen at its bare lab-frame value
+(n_F(E_ka - μ_{v,a}); holes 1 - n_F), and the equal-time matrix of each k block
+solves the Lyapunov equation
+
+    (-i h - Γ) rho + rho (i h - Γ) + 2 Γ n = 0,
+
+the steady state of the paper's Lindblad equation (7) with population rates 2Γ_a.
+The exact solution (:func:`steady_state`) is compared with the paper's closed forms:
+
+* Eqs. (10)-(11): populations n^22_k, n^11_k of a driven k at Δ = 0
+  (:func:`eq10_n22`, :func:`eq11_n11`);
+* Eq. (13): the real pair kernel F_± (:func:`eq13_kernel`);
+* Eq. (14): F_+ as an energy integral with the density of states (:func:`eq14_kernel`);
+* Eq. (15): F_- = -(γ2/γ1) F_+ (:func:`eq15_kernel_minus`);
+* Eq. (17): F_+ in closed form for t ≳ δ ≫ Ω, Γ at μ = -Γ/2 (:func:`eq17_kernel`).
+
+Notation: Γ = Γ1 + Γ2 (sum of amplitude rates), γ_a = Γ_a/Γ,
+Ω~² = Ω²/(ε² + Γ²), ε_k = E_k2 - E_k1 - ω0 the detuning, E_k = -2μ the pair energy.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from keldysh.kmesh import EnergyMesh
+from keldysh.lattice import CELL_AREA, HoneycombModel
+from keldysh.lyapunov import lyapunov_steady_state, solve_sylvester
+from keldysh.nambu import ModeArrays, nambu_occupations
+
+__all__ = [
+    "steady_state",
+    "populations",
+    "pair_response",
+    "eq10_n22",
+    "eq11_n11",
+    "eq13_kernel",
+    "paper_kernels",
+    "eq14_kernel",
+    "eq15_kernel_minus",
+    "eq17_kernel",
+]
+
+#: Nambu matrix units of the pair fields: h[1,2] = Δ+ and h[0,3] = -Δ-
+_E12 = np.zeros((4, 4))
+_E12[1, 2] = 1.0
+_E03 = np.zeros((4, 4))
+_E03[0, 3] = 1.0
+
+
+def steady_state(modes: ModeArrays, delta_plus=0j, delta_minus=0j, nu=0.0) -> np.ndarray:
+    """Exact Born-Markov steady state rho_k (M, 4, 4) of every sample (spec §4).
+
+    ν shifts the energies (h in the frame of the condensate) but not the frozen
+    occupations (spec §2)."""
+    h = modes.hamiltonian(delta_plus, delta_minus, nu)
+    return lyapunov_steady_state(h, modes.gamma, nambu_occupations(modes.occupation))
+
+
+def populations(rho) -> dict[str, np.ndarray]:
+    """n^11_k, n^22_k, n^11_-k, n^22_-k and the pairs <c_-k1 c_k2>, <c_k1 c_-k2> (spec §3)."""
+    return {
+        "n11_k": rho[..., 0, 0].real,
+        "n22_k": rho[..., 1, 1].real,
+        "n11_mk": 1.0 - rho[..., 2, 2].real,
+        "n22_mk": 1.0 - rho[..., 3, 3].real,
+        "pair_plus": rho[..., 1, 2],
+        "pair_minus": -rho[..., 0, 3],
+    }
+
+
+def pair_response(modes: ModeArrays, z=0.0, dressed: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Exact Born-Markov pair susceptibilities per sample at (complex) frequency z.
+
+    chi_+(z)_k = ∂<c_-k1 c_k2>/∂Δ+ and chi_-(z)_k = ∂(-rho_03)/∂Δ- at Δ = 0, from the
+    linearised Lyapunov equation for a perturbation δh e^{-izt} (Im z ≥ 0)::
+
+        (A + iz/2) X + X (A† + iz/2) - i [δh, rho0] = 0,   A = -ih - Γ,
+
+    with δh = E_12 (Δ+) or -E_03 (Δ-).  This includes the Rabi dressing of the
+    driven modes.  ``dressed=False`` drops the drive from the propagator (keeps it
+    in the populations rho0), which is the structure of the paper's Eq. (9).
+    Returns (chi_plus, chi_minus), each (M,) complex.
+    """
+    h = modes.hamiltonian()
+    rho0 = lyapunov_steady_state(h, modes.gamma, nambu_occupations(modes.occupation))
+    hp = h.copy()
+    if not dressed:
+        hp[..., 0, 1] = hp[..., 1, 0] = 0.0
+    A = -1j * hp - modes.gamma[..., :, None] * np.eye(4)
+    shift = 0.5j * np.asarray(z, dtype=complex) * np.eye(4)
+    Ad = np.conj(np.swapaxes(A, -1, -2))
+    out = []
+    for dh, (i, j), sign in ((_E12, (1, 2), 1.0), (-_E03, (0, 3), -1.0)):
+        Q = -1j * (dh @ rho0 - rho0 @ dh)
+        X = solve_sylvester(A + shift, Ad + shift, Q)
+        out.append(sign * X[..., i, j])
+    return out[0], out[1]
+
+
+# ----------------------------------------------------------------------------
+# the paper's closed forms
+# ----------------------------------------------------------------------------
+def _rabi_factor(eps, Omega, Gamma):
+    return np.asarray(Omega, dtype=float) ** 2 / (np.asarray(eps, dtype=float) ** 2 + Gamma**2)
+
+
+def eq10_n22(eps, Omega, Gamma1, Gamma2, n1=1.0, n2=0.0):
+    """Eq. (10): upper-band population of a driven k,
+
+        n^22 = n2 + (n1 - n2) γ1 Ω~² / (γ1 γ2 + Ω~²)
+
+    (the paper's T = 0 form has n1 = 1, n2 = 0: n^22 = γ1 Ω~²/(γ1γ2 + Ω~²))."""
+    G = Gamma1 + Gamma2
+    g1, g2 = Gamma1 / G, Gamma2 / G
+    w = _rabi_factor(eps, Omega, G)
+    return n2 + (n1 - n2) * g1 * w / (g1 * g2 + w)
+
+
+def eq11_n11(eps, Omega, Gamma1, Gamma2, n1=1.0, n2=0.0):
+    """Eq. (11): lower-band population of a driven k,
+
+        n^11 = n1 - (n1 - n2) γ2 Ω~² / (γ1 γ2 + Ω~²)."""
+    G = Gamma1 + Gamma2
+    g1, g2 = Gamma1 / G, Gamma2 / G
+    w = _rabi_factor(eps, Omega, G)
+    return n1 - (n1 - n2) * g2 * w / (g1 * g2 + w)
+
+
+def eq13_kernel(E, Gamma, n22, n11_opposite, weight):
+    """Eq. (13): F = -(1/N) Σ_k E_k/(E_k² + Γ²) (1 - n^22_k - n^11_{-k}).
+
+    All arguments broadcast over the samples; ``weight`` carries the 1/N."""
+    E = np.asarray(E, dtype=float)
+    return float(-np.sum(weight * E / (E**2 + Gamma**2) * (1.0 - n22 - n11_opposite)))
+
+
+def paper_kernels(modes: ModeArrays) -> tuple[float, float]:
+    """F_+ and F_- of Eq. (13) with the populations of Eqs. (10)-(11) (the paper's kernel).
+
+    F_+ sums k ∈ K+: n^22_k from Eq. (10) (driven), n^11_{-k} the frozen occupation
+    of c_-k1 (K- is undriven).  F_- sums k' = -k ∈ K-: n^22_{k'} the frozen
+    occupation of c_-k2 and n^11_{-k'} = n^11_k from Eq. (11).  The pair energy is
+    E = xi'_k2 + xi'_-k1 (= -2μ) and the pair decoherence rate Γ1 + Γ2."""
+    xi, g, occ = modes.xi, modes.gamma, modes.occupation
+    eps = xi[:, 1] - xi[:, 0]
+    n22 = eq10_n22(eps, modes.rabi, g[:, 0], g[:, 1], occ[:, 0], occ[:, 1])
+    n11 = eq11_n11(eps, modes.rabi, g[:, 0], g[:, 1], occ[:, 0], occ[:, 1])
+    F_plus = eq13_kernel(xi[:, 1] + xi[:, 2], g[:, 1] + g[:, 2], n22, occ[:, 2], modes.weight)
+    F_minus = eq13_kernel(xi[:, 3] + xi[:, 0], g[:, 3] + g[:, 0], occ[:, 3], n11, modes.weight)
+    return F_plus, F_minus
+
+
+def eq14_kernel(model: HoneycombModel, omega0: float, Omega: float, Gamma1: float,
+                Gamma2: float, mu: float, n_resonance: int = 400, n_band: int = 120) -> float:
+    """Eq. (14): F_+ for the valley drive at T ≪ δ as an energy integral with the exact DOS,
+
+        F_+ = E/(E² + Γ²) ∫ dε rho(ε) n^22(ε),   n^22 from Eq. (10) with ε_k = 2ε - ω0,
+
+    (the K- band 1 is full, so 1 - n^22_k - n^11_-k = -n^22_k), E = -2μ, Γ = Γ1 + Γ2."""
+    G = Gamma1 + Gamma2
+    width = np.sqrt(G**2 + Omega**2 * G**2 / (Gamma1 * Gamma2))
+    mesh = EnergyMesh.resonant(model, omega0, width, n_resonance, n_band)
+    n22 = eq10_n22(2 * mesh.energies - omega0, Omega, Gamma1, Gamma2)
+    E = -2.0 * mu
+    return float(E / (E**2 + G**2) * np.sum(mesh.weights * n22))
+
+
+def eq15_kernel_minus(F_plus: float, Gamma1: float, Gamma2: float) -> float:
+    """Eq. (15): F_- = -(γ2/γ1) F_+ = -(Γ2/Γ1) F_+."""
+    return -Gamma2 / Gamma1 * F_plus
+
+
+def eq17_kernel(model: HoneycombModel, omega0: float, Omega: float, Gamma1: float,
+                Gamma2: float, mu: float | None = None) -> float:
+    """Eq. (17): closed form of F_+ for t ≳ δ ≫ Ω, Γ (resonance inside the band).
+
+    In Eq. (14) n^22(ε) = (Ω²/γ2) / ((2ε - ω0)² + W²), W² = Γ² + Ω²/(γ1γ2), is a
+    Lorentzian narrow on the scale of the DOS; with the massive-Dirac density of
+    states rho(ε) = 2 A_c ε / (9 π t²) at the resonance ε = ω0/2 the integral gives
+
+        F_+ = E/(E² + Γ²) · A_c ω0 Ω² / (18 t² γ2 W),
+
+    which at μ = -Γ/2 (E = Γ) is A_c ω0 Ω² / (36 t² γ2 Γ W).  (The text of Eq. (17)
+    is reconstructed from its stated assumptions; the tests compare it with Eq. (14).)
+    """
+    G = Gamma1 + Gamma2
+    g1, g2 = Gamma1 / G, Gamma2 / G
+    mu = -G / 2 if mu is None else mu
+    E = -2.0 * mu
+    W = np.sqrt(G**2 + Omega**2 / (g1 * g2))
+    return float(E / (E**2 + G**2) * CELL_AREA * omega0 * Omega**2 / (18 * model.t**2 * g2 * W))

@@ -1,0 +1,194 @@
+"""Born-Markov steady state, the paper's closed forms (10)-(17) and the single-k API."""
+import numpy as np
+import pytest
+
+from keldysh.baths import BathSet, fermi
+from keldysh.kmesh import EnergyMesh, KMesh
+from keldysh.lattice import HoneycombModel
+from keldysh.nambu import DrivenSystem
+from keldysh.single_k import correlators
+from solvers.born_markov import (eq10_n22, eq11_n11, eq13_kernel, eq14_kernel, eq15_kernel_minus,
+                                 eq17_kernel, pair_response, paper_kernels, populations,
+                                 steady_state)
+
+# spec §8 oracle: rotating-frame energies (k1, k2, -k1) and the -k2 mode (irrelevant at Δ- = 0)
+ORACLE_XI = np.array([-0.1, 0.101, -0.1, 0.101])
+ORACLE_GAMMA = np.full(4, 5e-4)
+ORACLE_OCC = np.array([1.0, 0.0, 1.0, 0.0])
+
+
+def test_spec_oracle_values():
+    rho = correlators(ORACLE_XI, 0.002, ORACLE_GAMMA, occupation=ORACLE_OCC)
+    assert rho[0, 0].real == pytest.approx(0.999802068, abs=5e-10)
+    assert rho[1, 1].real == pytest.approx(1.979316e-4, abs=5e-11)
+    # <c+_k1 c_k2> = rho_{10}
+    assert rho[1, 0].real == pytest.approx(-9.946064e-3, abs=5e-10)
+    assert rho[1, 0].imag == pytest.approx(-4.948290e-5, abs=5e-12)
+    d = 1e-8
+    pair = correlators(ORACLE_XI, 0.002, ORACLE_GAMMA, occupation=ORACLE_OCC, delta_plus=d)[1, 2] / d
+    assert pair.real == pytest.approx(0.0487373, abs=5e-8)
+    assert pair.imag == pytest.approx(0.0487591, abs=5e-8)
+    # the undressed Eq. (9) form: -(1 - n22 - n11_-k)/(E - iΓ) ≈ 0.099 (1 + i)
+    n22 = rho[1, 1].real
+    undressed = -(1 - n22 - 1.0) / ((0.101 - 0.1) - 1j * 1e-3)
+    assert undressed == pytest.approx(0.099 * (1 + 1j), rel=0.01)
+
+
+@pytest.mark.parametrize("eps", [-0.05, -1e-3, 0.0, 2e-4, 0.03])
+@pytest.mark.parametrize("rates", [(5e-4, 5e-4), (2e-4, 8e-4), (1e-3, 3e-4)])
+@pytest.mark.parametrize("Omega", [1e-5, 1e-3, 5e-3])
+def test_lyapunov_populations_equal_eqs_10_11(eps, rates, Omega):
+    G1, G2 = rates
+    xi = np.array([-0.2, -0.2 + eps, -0.2, -0.2 + eps])
+    rho = correlators(xi, Omega, [G1, G2, G1, G2], occupation=ORACLE_OCC)
+    assert rho[1, 1].real == pytest.approx(eq10_n22(eps, Omega, G1, G2), abs=1e-12)
+    assert rho[0, 0].real == pytest.approx(eq11_n11(eps, Omega, G1, G2), abs=1e-12)
+
+
+def test_general_occupation_form_of_eqs_10_11():
+    rho = correlators([0.0, 0.001, 0.0, 0.0], 2e-3, [4e-4, 6e-4, 1e-3, 1e-3], occupation=[0.7, 0.2, 1, 0])
+    assert rho[1, 1].real == pytest.approx(eq10_n22(0.001, 2e-3, 4e-4, 6e-4, 0.7, 0.2), abs=1e-13)
+    assert rho[0, 0].real == pytest.approx(eq11_n11(0.001, 2e-3, 4e-4, 6e-4, 0.7, 0.2), abs=1e-13)
+
+
+def test_single_k_methods_agree_where_they_should():
+    """Keldysh grid = exact poles (<=1e-8); Born-Markov = poles as Γ/ω0 -> 0 at T = 0."""
+    omega0 = 2.0
+    bath_mu = np.array([0.5, -0.5, 0.5, -0.5]) * omega0
+    xi = np.array([-0.1, 0.1005, -0.1, 0.1005])
+    kw = dict(delta_plus=1e-4 + 2e-4j, delta_minus=-3e-4j, nu=1e-4)
+    for T in (0.0, 2e-3):
+        p = correlators(xi, 1e-3, ORACLE_GAMMA, bath_mu=bath_mu, temperature=T, method="poles", **kw)
+        k = correlators(xi, 1e-3, ORACLE_GAMMA, bath_mu=bath_mu, temperature=T, method="keldysh", **kw)
+        assert np.abs(k - p).max() / np.abs(p).max() < 1e-8
+    bm = correlators(xi, 1e-3, ORACLE_GAMMA, occupation=ORACLE_OCC, **kw)
+    p0 = correlators(xi, 1e-3, ORACLE_GAMMA, bath_mu=bath_mu, method="poles", **kw)
+    # populations differ by O(Γ/ω0) (the bath's Fermi tail): small but not zero
+    diff = np.abs(bm - p0).max()
+    assert 1e-6 < diff < 5e-3
+
+
+def test_nu_shifts_energies_and_bath_mu_but_not_frozen_occupations():
+    xi = np.array([-0.1, 0.1005, -0.1, 0.1005])
+    bath_mu = np.array([1.0, -1.0, 1.0, -1.0])
+    a = correlators(xi, 1e-3, ORACLE_GAMMA, bath_mu=bath_mu, nu=0.01, delta_plus=1e-4, method="poles")
+    b = correlators(xi - 0.005, 1e-3, ORACLE_GAMMA, bath_mu=bath_mu - 0.005, delta_plus=1e-4, method="poles")
+    assert np.allclose(a, b, atol=1e-15)
+    c = correlators(xi, 1e-3, ORACLE_GAMMA, occupation=ORACLE_OCC, nu=0.01, delta_plus=1e-4)
+    d = correlators(xi - 0.005, 1e-3, ORACLE_GAMMA, occupation=ORACLE_OCC, delta_plus=1e-4)
+    assert np.allclose(c, d, atol=1e-15)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(xi=[0, 0, 0]), "xi"),
+    (dict(xi=[0, np.nan, 0, 0]), "xi"),
+    (dict(gamma=[1e-3, -1e-3, 1e-3, 1e-3]), "gamma"),
+    (dict(rabi=np.inf), "rabi"),
+    (dict(method="magic"), "method"),
+    (dict(occupation=None), "occupation"),
+    (dict(occupation=[1, 0, 1.5, 0]), "occupation"),
+    (dict(method="poles", bath_mu=None), "bath_mu"),
+    (dict(method="keldysh", bath_mu=[0, 0, 0, 0], temperature=-1.0), "temperature"),
+    (dict(delta_plus=complex(np.nan, 0)), "delta_plus"),
+    (dict(nu="fast"), "nu"),
+])
+def test_single_k_bad_arguments(bad, match):
+    kw = dict(xi=ORACLE_XI, rabi=1e-3, gamma=ORACLE_GAMMA, occupation=ORACLE_OCC)
+    kw.update(bad)
+    xi, rabi, gamma = kw.pop("xi"), kw.pop("rabi"), kw.pop("gamma")
+    with pytest.raises(ValueError, match=match):
+        correlators(xi, rabi, gamma, **kw)
+
+
+# ---------------------------------------------------------------------------
+# kernels
+# ---------------------------------------------------------------------------
+def _system(delta, omega0, Omega, G1, G2, mu=None, T=0.0):
+    mu = -(G1 + G2) / 2 if mu is None else mu
+    return DrivenSystem(HoneycombModel(delta), omega0, Omega, BathSet.paper(G1, G2, mu, T), mu)
+
+
+def test_steady_state_on_mesh_matches_eqs_10_11_and_populations():
+    sysm = _system(1.0, 1.1, 1e-3, 5e-4, 5e-4)
+    em = EnergyMesh.resonant(sysm.model, 1.1, 2e-3, 50, 30)
+    modes = sysm.modes(em)
+    pops = populations(steady_state(modes))
+    eps = 2 * em.energies - 1.1
+    assert np.allclose(pops["n22_k"], eq10_n22(eps, 1e-3, 5e-4, 5e-4), atol=1e-13)
+    assert np.allclose(pops["n11_k"], eq11_n11(eps, 1e-3, 5e-4, 5e-4), atol=1e-13)
+    assert np.allclose(pops["n11_mk"], 1.0) and np.allclose(pops["n22_mk"], 0.0)
+
+
+@pytest.mark.parametrize("G1, G2", [(5e-4, 5e-4), (3e-4, 7e-4)])
+def test_eq15_and_weak_drive_limit_of_exact_susceptibility(G1, G2):
+    """Eq. (15) F_- = -(γ2/γ1) F_+; exact Re χ_+ -> Eq. (13) at Ω/Γ = 0.05 (≤ 1 %)."""
+    G = G1 + G2
+    Omega = 0.05 * G
+    sysm = _system(5.0, 5.1, Omega, G1, G2)
+    W = np.sqrt(G**2 + Omega**2 * G**2 / (G1 * G2))
+    modes = sysm.modes(EnergyMesh.resonant(sysm.model, 5.1, W, 400, 120))
+    Fp, Fm = paper_kernels(modes)
+    assert Fm == pytest.approx(eq15_kernel_minus(Fp, G1, G2), rel=1e-10)
+    chi_p, chi_m = (np.sum(modes.weight * c) for c in pair_response(modes))
+    assert chi_p.real == pytest.approx(Fp, rel=0.01)
+    assert chi_m.real == pytest.approx(Fm, rel=0.01)
+    # the undressed exact response is Eq. (9)/(13) exactly
+    und_p, und_m = (np.sum(modes.weight * c) for c in pair_response(modes, dressed=False))
+    assert und_p.real == pytest.approx(Fp, rel=1e-9)
+    assert und_m.real == pytest.approx(Fm, rel=1e-9)
+
+
+@pytest.mark.parametrize("ratio, expected", [(0.05, 1.00), (1.0, 0.55), (5.0, 0.06)])
+def test_rabi_dressing_ratio_over_resonant_shell(ratio, expected):
+    """Spec §4(a): Re χ_exact / Eq. (13) = 1.000, 0.55, 0.06 at Ω/Γ = 0.05, 1, 5 (μ = -Γ/2)."""
+    G1 = G2 = 5e-4
+    G = G1 + G2
+    Omega = ratio * G
+    sysm = _system(5.0, 5.1, Omega, G1, G2)
+    W = np.sqrt(G**2 + Omega**2 * 4)
+    modes = sysm.modes(EnergyMesh.resonant(sysm.model, 5.1, W, 400, 120))
+    Fp, _ = paper_kernels(modes)
+    chi = np.sum(modes.weight * pair_response(modes)[0])
+    assert chi.real / Fp == pytest.approx(expected, abs=0.01)
+
+
+def test_eq14_equals_eq13_on_a_fine_k_mesh():
+    """Eq. (14) with the exact DOS = Eq. (13) summed on a fine 2D Monkhorst-Pack mesh.
+
+    Broad rates (Γ = 0.05 t) so that the resonance shell is resolved by the mesh."""
+    G1 = G2 = 0.025
+    Omega, omega0, delta = 0.03, 1.6, 1.0
+    sysm = _system(delta, omega0, Omega, G1, G2)
+    F14 = eq14_kernel(sysm.model, omega0, Omega, G1, G2, -(G1 + G2) / 2)
+    F13 = paper_kernels(sysm.modes(KMesh.driven_half(sysm.model, 400)))[0]
+    assert F13 == pytest.approx(F14, rel=2e-3)
+    F13e = paper_kernels(sysm.modes(EnergyMesh.resonant(sysm.model, omega0, 0.1)))[0]
+    assert F13e == pytest.approx(F14, rel=1e-5)  # two different energy quadratures
+
+
+@pytest.mark.parametrize("Omega_over_Gamma", [0.1, 0.5, 1.0])
+def test_eq17_matches_eq14_where_it_holds(Omega_over_Gamma):
+    """t ≳ δ ≫ Ω, Γ with the resonance inside the band: Eq. (17) ≈ Eq. (14) (≤ 2 %)."""
+    G1 = G2 = 5e-4
+    model = HoneycombModel(0.25)
+    omega0 = 0.3
+    Omega = Omega_over_Gamma * (G1 + G2)
+    F14 = eq14_kernel(model, omega0, Omega, G1, G2, -(G1 + G2) / 2)
+    F17 = eq17_kernel(model, omega0, Omega, G1, G2)
+    assert F17 == pytest.approx(F14, rel=0.02)
+    # and fails, as it should, far outside its regime (δ = 5 t: DOS not Dirac-like)
+    big = HoneycombModel(5.0)
+    assert abs(eq17_kernel(big, 5.1, Omega, G1, G2) / eq14_kernel(big, 5.1, Omega, G1, G2, -5e-4) - 1) > 0.05
+
+
+def test_eq13_kernel_formula():
+    E = np.array([1e-3, 1e-3])
+    F = eq13_kernel(E, 1e-3, np.array([0.1, 0.2]), np.array([1.0, 1.0]), np.array([0.5, 0.5]))
+    assert F == pytest.approx(-(0.5 * 500 * (-0.1) + 0.5 * 500 * (-0.2)))
+
+
+def test_finite_temperature_frozen_occupations():
+    sysm = _system(1.0, 1.1, 1e-3, 5e-4, 5e-4, mu=0.0, T=0.3)
+    modes = sysm.modes(EnergyMesh.resonant(sysm.model, 1.1, 2e-3, 20, 20))
+    assert np.allclose(modes.occupation[:, 1], fermi(modes.energy, 0.3))
+    assert np.allclose(modes.occupation[:, 0], fermi(-modes.energy, 0.3))
