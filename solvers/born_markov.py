@@ -36,6 +36,7 @@ __all__ = [
     "eq11_n11",
     "eq13_kernel",
     "paper_kernels",
+    "paper_kernel_samples",
     "eq14_kernel",
     "eq15_kernel_minus",
     "eq17_kernel",
@@ -135,20 +136,30 @@ def eq13_kernel(E, Gamma, n22, n11_opposite, weight):
     return float(-np.sum(weight * E / (E**2 + Gamma**2) * (1.0 - n22 - n11_opposite)))
 
 
-def paper_kernels(modes: ModeArrays) -> tuple[float, float]:
-    """F_+ and F_- of Eq. (13) with the populations of Eqs. (10)-(11) (the paper's kernel).
+def paper_kernel_samples(modes: ModeArrays) -> np.ndarray:
+    """Per-sample summands of Eq. (13) (without the weight), shape (M, 2): F_+ and F_- terms.
 
     F_+ sums k ∈ K+: n^22_k from Eq. (10) (driven), n^11_{-k} the frozen occupation
     of c_-k1 (K- is undriven).  F_- sums k' = -k ∈ K-: n^22_{k'} the frozen
-    occupation of c_-k2 and n^11_{-k'} = n^11_k from Eq. (11).  The pair energy is
-    E = xi'_k2 + xi'_-k1 (= -2μ) and the pair decoherence rate Γ1 + Γ2."""
+    occupation of c_-k2 and n^11_{-k'} = n^11_k from Eq. (11).  The pair energies are
+    E = xi'_k2 + xi'_-k1 and xi'_-k2 + xi'_k1 (both -2μ), the pair decoherence rates
+    Γ_k2 + Γ_-k1 and Γ_-k2 + Γ_k1."""
     xi, g, occ = modes.xi, modes.gamma, modes.occupation
     eps = xi[:, 1] - xi[:, 0]
     n22 = eq10_n22(eps, modes.rabi, g[:, 0], g[:, 1], occ[:, 0], occ[:, 1])
     n11 = eq11_n11(eps, modes.rabi, g[:, 0], g[:, 1], occ[:, 0], occ[:, 1])
-    F_plus = eq13_kernel(xi[:, 1] + xi[:, 2], g[:, 1] + g[:, 2], n22, occ[:, 2], modes.weight)
-    F_minus = eq13_kernel(xi[:, 3] + xi[:, 0], g[:, 3] + g[:, 0], occ[:, 3], n11, modes.weight)
-    return F_plus, F_minus
+    Ep, Gp = xi[:, 1] + xi[:, 2], g[:, 1] + g[:, 2]
+    Em, Gm = xi[:, 3] + xi[:, 0], g[:, 3] + g[:, 0]
+    fp = -Ep / (Ep**2 + Gp**2) * (1.0 - n22 - occ[:, 2])
+    fm = -Em / (Em**2 + Gm**2) * (1.0 - occ[:, 3] - n11)
+    return np.stack([fp, fm], axis=-1)
+
+
+def paper_kernels(modes: ModeArrays) -> tuple[float, float]:
+    """F_+ and F_- of Eq. (13) with the populations of Eqs. (10)-(11) (the paper's kernel);
+    see :func:`paper_kernel_samples`."""
+    F = modes.weight @ paper_kernel_samples(modes)
+    return float(F[0]), float(F[1])
 
 
 def eq14_kernel(model: HoneycombModel, omega0: float, Omega: float, Gamma1: float,

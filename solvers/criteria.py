@@ -1,0 +1,125 @@
+"""Instability criteria of the normal state: the paper's real-part criterion and the full one.
+
+Gap equations (spec §3, Eqs. 8, 12): Δ+ = V S+ + V' S-, Δ- = V'* S+ + V S-, with
+S± = chi±(z) Δ± for a gap oscillating as e^{-izt}.  A non-trivial solution needs
+
+    D(z) = det[1 - M chi(z)] = 1 - V (chi+ + chi-) + (V² - v²) chi+ chi- = 0,   v = |V'|
+
+(the phase φ of V' drops out).
+
+* **Paper criterion** (spec §6): z = 0 and chi -> F = Re chi; D = 0 is a quadratic in V
+  with two real branches (Eq. 16 for γ1 = γ2: 1 = (V² - v²) F_+², V_c = ±sqrt(v² + 1/F_+²)).
+* **Full criterion**: the normal state is unstable when D(z) has a root with Im z > 0
+  (growth rate λ = Im z).  On the boundary a root sits on the real axis, z = ν: for each
+  real ν, D(ν) = 0 is a quadratic in V with complex coefficients, and the critical
+  couplings are the real roots, i.e. the zeros of Im V_branch(ν) (:func:`full_critical_couplings`).
+  The onset frequency ν is the condensate frequency of the emerging state.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import brentq
+
+__all__ = ["CriticalCouplings", "paper_critical_couplings", "coupling_roots",
+           "full_critical_couplings", "determinant"]
+
+
+@dataclass(frozen=True)
+class CriticalCouplings:
+    """Critical intravalley couplings V_c at fixed v = |V'|, with the onset frequencies.
+
+    ``criterion``: "paper" or "full"; ``route``: where chi came from ("paper" closed
+    forms, "born_markov", "keldysh", ...); ``approximations``: human-readable list of
+    what was assumed.  ``V_c`` sorted ascending (empty if none); ``nu_c`` the onset
+    frequency of each (0 for the paper criterion)."""
+
+    criterion: str
+    route: str
+    v: float
+    V_c: np.ndarray
+    nu_c: np.ndarray
+    approximations: tuple = ()
+    details: dict = field(default_factory=dict)
+
+
+def determinant(V, v, chi_plus, chi_minus):
+    """D = 1 - V (chi+ + chi-) + (V² - v²) chi+ chi- (broadcasts)."""
+    return 1 - V * (chi_plus + chi_minus) + (V**2 - v**2) * chi_plus * chi_minus
+
+
+def coupling_roots(chi_plus, chi_minus, v) -> np.ndarray:
+    """Both roots V of D = 0 for given chi (complex allowed), sorted by real part, shape (..., 2).
+
+    a V² + b V + c = 0 with a = chi+ chi-, b = -(chi+ + chi-), c = 1 - v² chi+ chi-.
+    Where a = 0 the single root 1/(chi+ + chi-) is returned with NaN as partner."""
+    cp = np.asarray(chi_plus, dtype=complex)
+    cm = np.asarray(chi_minus, dtype=complex)
+    a = cp * cm
+    b = -(cp + cm)
+    c = 1 - v**2 * a
+    disc = np.sqrt(b * b - 4 * a * c + 0j)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = -0.5 * (b + np.where(np.real(np.conj(b) * disc) >= 0, disc, -disc))
+        r1 = q / a
+        r2 = c / q
+        lin = np.where(b != 0, -c / b, np.nan)
+    small = np.abs(a) <= 1e-300
+    r1 = np.where(small, lin, r1)
+    r2 = np.where(small, np.nan + 0j, r2)
+    roots = np.stack([r1, r2], axis=-1)
+    key = np.where(np.isnan(roots.real), np.inf, roots.real)
+    order = np.argsort(key, axis=-1)
+    return np.take_along_axis(roots, order, axis=-1)
+
+
+def paper_critical_couplings(F_plus: float, F_minus: float, v: float, route: str = "paper",
+                             approximations=()) -> CriticalCouplings:
+    """Paper criterion: real roots of 1 - V(F+ + F-) + (V² - v²) F+ F- = 0 (Eqs. 12, 16).
+
+    The discriminant (F+ - F-)² + 4 v² F+² F-² is never negative: two real branches
+    whenever F+ F- ≠ 0."""
+    roots = coupling_roots(F_plus, F_minus, v).real
+    roots = roots[np.isfinite(roots)]
+    approx = ("nu = 0", "real part of chi only (paper Eq. 9)") + tuple(approximations)
+    return CriticalCouplings("paper", route, float(v), np.sort(roots), np.zeros(roots.size), approx,
+                             {"F_plus": float(F_plus), "F_minus": float(F_minus)})
+
+
+def full_critical_couplings(chi_of_nu, v: float, nu_grid, route: str, approximations=(),
+                            xtol: float = 1e-14) -> CriticalCouplings:
+    """Full criterion: real couplings V at which a root of D(z) crosses the real axis.
+
+    ``chi_of_nu(nu_array) -> (chi_plus, chi_minus)`` arrays at real frequencies; ``nu_grid``
+    a grid covering the frequencies where chi varies (a few (Γ + Ω) around the pair energy).
+    For each branch V_j(ν) of D(ν) = 0, the zeros of Im V_j(ν) are bracketed on the grid and
+    refined with Brent's method; V_c = Re V_j there, ν_c the crossing frequency."""
+    nu_grid = np.asarray(nu_grid, dtype=float)
+    cp, cm = chi_of_nu(nu_grid)
+    roots = coupling_roots(cp, cm, v)
+    Vc, nuc = [], []
+
+    def im_branch(nu, j):
+        a, b = chi_of_nu(np.array([nu]))
+        return coupling_roots(a, b, v)[0, j].imag
+
+    for j in range(2):
+        im = roots[:, j].imag
+        ok = np.isfinite(im)
+        for i in np.nonzero(ok[:-1] & ok[1:] & (np.sign(im[:-1]) != np.sign(im[1:])))[0]:
+            if im[i] == 0.0:
+                nu0 = nu_grid[i]
+            else:
+                nu0 = brentq(im_branch, nu_grid[i], nu_grid[i + 1], args=(j,), xtol=xtol,
+                             rtol=4 * np.finfo(float).eps)
+            a, b = chi_of_nu(np.array([nu0]))
+            V = coupling_roots(a, b, v)[0, j]
+            # a sign change of Im V across a pole of V (|V| -> ∞) is not a crossing
+            if np.isfinite(V) and abs(V.imag) <= 1e-6 * max(1.0, abs(V.real)):
+                Vc.append(V.real)
+                nuc.append(nu0)
+    order = np.argsort(Vc)
+    approx = ("linear stability of the normal state",) + tuple(approximations)
+    return CriticalCouplings("full", route, float(v), np.asarray(Vc)[order], np.asarray(nuc)[order],
+                             approx, {"nu_grid": nu_grid})
