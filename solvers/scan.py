@@ -1,0 +1,97 @@
+"""One point of a phase diagram: critical couplings under both criteria and every route.
+
+Used by the ``phase-diagram`` task (scans of Ω/Γ or μ2) and by the figures of the
+paper (Fig. 3a, 3b).  For each value v = |V'| the point returns both branches of V_c:
+
+* ``paper_eq14`` / ``paper_eq17`` — the paper criterion with the closed forms
+  (valley pattern with the paper's baths only): F_+ from Eq. (14) (exact DOS) or
+  Eq. (17), F_- from Eq. (15);
+* ``paper_<route>`` — the paper criterion (ν = 0, real parts) with F = Re chi(0) of a
+  route ("paper" = Eq. 13 on the mesh, "born_markov", "keldysh");
+* ``full_<route>`` — the full criterion (a root of det[1 - M chi(z)] on the real axis),
+  with ``nu_<route>`` the onset frequency of each branch.
+
+Branches are stored in arrays of shape (n_v, 2), NaN where a branch does not exist.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from keldysh.nambu import DrivenSystem
+from solvers import born_markov
+from solvers.criteria import full_critical_couplings, paper_critical_couplings
+from solvers.susceptibility import pair_susceptibility
+
+__all__ = ["default_nu_grid", "phase_point", "closed_forms_available"]
+
+
+def default_nu_grid(system: DrivenSystem, n: int = 41, span: float = 8.0) -> np.ndarray:
+    """Real frequencies around the pair energy E = -2μ, ± span (Γ1 + Γ2 + 2Ω + 2T)."""
+    g = system.baths.gamma
+    width = float(g[0].sum() + 2 * system.Omega + 2 * np.max(system.baths.temperature))
+    return -2 * system.mu + span * width * np.linspace(-1, 1, n)
+
+
+def closed_forms_available(system: DrivenSystem) -> bool:
+    """Eqs. (14), (15), (17) hold for the valley drive with the paper's baths (same Γ_a,
+    μ and T in both valleys, T ≪ δ)."""
+    b = system.baths
+    return (system.pattern == "valley" and np.allclose(b.gamma[0], b.gamma[1])
+            and np.allclose(b.mu, b.mu[0, 0]) and np.all(b.temperature == 0) and system.Omega > 0)
+
+
+def _pad(values, n=2):
+    out = np.full(n, np.nan)
+    vals = np.asarray(values, dtype=float)[:n]
+    out[: vals.size] = vals
+    return out
+
+
+def phase_point(system: DrivenSystem, mesh, v_values, *, routes=("paper", "born_markov"),
+                criteria=("paper", "full"), comm=None, nu_grid=None, n_per_panel: int = 32,
+                closed_forms: bool = True) -> dict:
+    """Critical couplings at one parameter point; returns a dict of numpy arrays."""
+    v_values = np.atleast_1d(np.asarray(v_values, dtype=float))
+    nv = v_values.size
+    out: dict[str, np.ndarray] = {}
+    if closed_forms and "paper" in criteria and closed_forms_available(system):
+        G1, G2 = system.baths.gamma[0]
+        model = system.model
+        F14 = born_markov.eq14_kernel(model, system.omega0, system.Omega, G1, G2, system.mu)
+        F17 = born_markov.eq17_kernel(model, system.omega0, system.Omega, G1, G2, system.mu)
+        for name, F in (("eq14", F14), ("eq17", F17)):
+            Fm = born_markov.eq15_kernel_minus(F, G1, G2)
+            out[f"F_plus_{name}"] = np.array(F)
+            out[f"paper_{name}"] = np.array([_pad(paper_critical_couplings(F, Fm, v).V_c)
+                                             for v in v_values])
+    nu_grid = default_nu_grid(system) if nu_grid is None else np.asarray(nu_grid, dtype=float)
+    for route in routes:
+        chi0 = pair_susceptibility(system, mesh, route=route, z=0.0, comm=comm, n_per_panel=n_per_panel)
+        out[f"chi_plus_{route}"] = np.array(chi0.chi_plus)
+        out[f"chi_minus_{route}"] = np.array(chi0.chi_minus)
+        if "paper" in criteria:
+            out[f"paper_{route}"] = np.array([_pad(paper_critical_couplings(chi0.F_plus, chi0.F_minus, v).V_c)
+                                              for v in v_values])
+        if "full" in criteria and route != "paper":
+            cache: dict[float, tuple] = {}
+
+            def chi_of_nu(nus, route=route):
+                res = []
+                for nu in np.atleast_1d(nus):
+                    key = float(nu)
+                    if key not in cache:
+                        s = pair_susceptibility(system, mesh, route=route, z=key, comm=comm,
+                                                n_per_panel=n_per_panel)
+                        cache[key] = (s.chi_plus, s.chi_minus)
+                    res.append(cache[key])
+                arr = np.array(res, dtype=complex)
+                return arr[:, 0], arr[:, 1]
+
+            Vc = np.full((nv, 2), np.nan)
+            nuc = np.full((nv, 2), np.nan)
+            for i, v in enumerate(v_values):
+                cc = full_critical_couplings(chi_of_nu, v, nu_grid, route)
+                Vc[i], nuc[i] = _pad(cc.V_c), _pad(cc.nu_c)
+            out[f"full_{route}"] = Vc
+            out[f"nu_{route}"] = nuc
+    return out
