@@ -1,0 +1,155 @@
+"""Full instability criterion, growth rates, mean-field dynamics, nonlinear gap, fast-intraband."""
+import numpy as np
+import pytest
+
+from keldysh.baths import BathSet, fermi
+from keldysh.kmesh import EnergyMesh
+from keldysh.lattice import HoneycombModel
+from keldysh.nambu import DrivenSystem, ModeArrays
+from solvers.criteria import full_critical_couplings
+from solvers.dynamics import fit_growth_rate, integrate, linear_spectrum
+from solvers.fast_intraband import mu1_from_conservation, polarisation, quasi_thermal_system
+from solvers.gap import solve_gap
+from solvers.susceptibility import pair_susceptibility, samples_response
+
+G1 = G2 = 5e-4
+GAMMA = G1 + G2
+MU = -GAMMA / 2
+
+
+def inverted_modes(p=0.3, n=20, density=0.01):
+    """No drive; the K+ baths impose band-2 occupation p and band-1 occupation 1 - p.
+
+    Excited density P = p x density (equal electrons and holes); flat pair energy E = -2μ."""
+    e = np.linspace(1.0, 1.2, n)
+    omega0 = 2.1
+    x1, x2 = -e - MU + omega0 / 2, e - MU - omega0 / 2
+    return ModeArrays(xi=np.stack([x1, x2, x1, x2], 1), rabi=np.zeros(n),
+                      gamma=np.tile([G1, G2, G1, G2], (n, 1)), bath_mu=np.zeros((n, 4)),
+                      temperature=np.zeros((n, 4)), occupation=np.tile([1 - p, p, 1.0, 0.0], (n, 1)),
+                      weight=np.full(n, density / n), energy=e), p * density
+
+
+@pytest.mark.parametrize("V, v", [(0.0, 0.5), (0.1, 0.5), (-0.2, 0.5), (0.3, 0.4), (0.5, 0.1), (0.4, 0.0)])
+def test_growth_rate_formula_undressed(V, v):
+    """Spec §6: λ = -Γ ± P sqrt(v² - V²) (Re λ = -Γ when |V| > v)."""
+    modes, P = inverted_modes()
+    lam = linear_spectrum(modes, V, v * np.exp(0.7j))
+    expected = -GAMMA + P * np.sqrt(complex(v**2 - V**2)).real
+    assert lam[0].real == pytest.approx(expected, abs=1e-12)
+    assert -lam[0].imag == pytest.approx(-2 * MU, abs=1e-12)  # onset at the pair energy
+
+
+@pytest.mark.parametrize("V, v", [(0.1, 0.5), (0.0, 0.45)])
+def test_time_integration_reproduces_linear_rate(V, v):
+    modes, P = inverted_modes()
+    lam = linear_spectrum(modes, V, v)[0].real
+    tr = integrate(modes, V, v, t_end=8.0 / lam, seed=1e-12, n_out=300)
+    assert fit_growth_rate(tr.t, tr.delta_plus, (0.3, 0.9)) == pytest.approx(lam, rel=0.01)
+
+
+def test_dressed_linear_spectrum_matches_time_integration_and_full_criterion():
+    """Driven system (Rabi dressing on): the BM eigenvalue, the time integration and the
+    root of det[1 - M chi(z)] agree."""
+    system = DrivenSystem(HoneycombModel(1.0), 1.1, 3e-3, BathSet.paper(G1, G2, MU), MU)
+    mesh = EnergyMesh.resonant(system.model, 1.1, 6e-3, 60, 10)
+    modes = system.modes(mesh)
+    V, v = 0.0, 60.0  # strong V' so that the driven system is unstable
+    lam = linear_spectrum(modes, V, v)[0]
+    assert lam.real > 0
+    tr = integrate(modes, V, v, t_end=10.0 / lam.real, seed=1e-13, n_out=300)
+    assert fit_growth_rate(tr.t, tr.delta_plus, (0.4, 0.9)) == pytest.approx(lam.real, rel=0.01)
+    # the growing mode's z = iλ solves det[1 - M chi(z)] = 0 with the exact BM chi
+    z = 1j * lam
+    cp, cm = modes.weight @ samples_response(modes, "born_markov", z)
+    assert abs(1 - V * (cp + cm) + (V**2 - v**2) * cp * cm) < 1e-8
+
+
+def test_full_criterion_critical_couplings_undressed():
+    """Boundary of the unstable region: V_c = ±sqrt(v² - Γ²/P²) at ν = E; none if v < Γ/P."""
+    modes, P = inverted_modes()
+
+    def chi_of_nu(nus):
+        r = np.array([modes.weight @ samples_response(modes, "born_markov", nu) for nu in nus])
+        return r[:, 0], r[:, 1]
+
+    grid = -2 * MU + 0.01 * np.linspace(-1, 1, 81)
+    cc = full_critical_couplings(chi_of_nu, 0.5, grid, "born_markov")
+    Vc = np.sqrt(0.5**2 - (GAMMA / P) ** 2)
+    assert cc.V_c == pytest.approx([-Vc, Vc], rel=1e-9)
+    assert cc.nu_c == pytest.approx([-2 * MU] * 2, abs=1e-12)
+    # linear spectrum agrees: unstable inside, stable outside
+    assert linear_spectrum(modes, 0.9 * Vc, 0.5)[0].real > 0 > linear_spectrum(modes, 1.1 * Vc, 0.5)[0].real
+    assert full_critical_couplings(chi_of_nu, 0.9 * GAMMA / P, grid, "born_markov").V_c.size == 0
+
+
+def test_nonlinear_gap_solution_matches_time_integration():
+    """Where the full criterion finds an instability (|V'| > |V|, enough excitation), the
+    solver's nonzero (Δ, ν) solves the gap equation to 1e-10, and the time integration
+    from a small seed settles on it within 1e-6."""
+    model = HoneycombModel(1.0)
+    system = quasi_thermal_system(model, 1e-3, MU, 0.56)
+    mesh = EnergyMesh.resonant(model, 1.02, 0.01, 40, 20)
+    modes = system.modes(mesh)
+    V, v = 0.0, 1.0
+    assert linear_spectrum(modes, V, v)[0].real > 0
+    tr = integrate(modes, V, v, t_end=3e5, seed=1e-7, n_out=200)
+    ph = np.unwrap(np.angle(tr.delta_plus[-40:]))
+    nu_t = -(ph[-1] - ph[0]) / (tr.t[-1] - tr.t[-40])
+    res = solve_gap(system, mesh, V, v, route="born_markov")  # no guess: log-amplitude starts
+    assert res.converged and res.residual < 1e-10
+    assert abs(res.delta_plus) == pytest.approx(abs(tr.delta_plus[-1]), rel=1e-6)
+    assert abs(res.delta_minus) == pytest.approx(abs(tr.delta_minus[-1]), rel=1e-6)
+    assert res.nu == pytest.approx(nu_t, abs=1e-6 * abs(nu_t) + 1e-12)
+    assert len(res.history) == res.iterations or len(res.history) > 0
+
+
+def test_no_fake_convergence_when_normal_state_is_stable():
+    model = HoneycombModel(1.0)
+    system = quasi_thermal_system(model, 1e-3, MU, 0.56)
+    mesh = EnergyMesh.resonant(model, 1.02, 0.01, 40, 20)
+    modes = system.modes(mesh)
+    V, v = 0.5, 0.1  # |V| > |V'|: the full criterion says stable
+    assert linear_spectrum(modes, V, v)[0].real < 0
+    res = solve_gap(system, mesh, V, v, route="born_markov")
+    assert not res.converged
+    assert "no nonzero solution" in res.reason
+    assert len(res.attempts) >= 5
+    tr = integrate(modes, V, v, t_end=2e4, seed=1e-6, n_out=50)
+    assert abs(tr.delta_plus[-1]) < 1e-3 * abs(tr.delta_plus[0])
+
+
+# ---------------------------------------------------------------------------
+# fast-intraband limit (spec §5)
+# ---------------------------------------------------------------------------
+def test_mu1_conserves_particle_number():
+    model = HoneycombModel(0.25)
+    mesh = EnergyMesh.resonant(model, 0.5, 0.01, 60, 60)
+    for mu2, T in ((0.2, 0.0), (0.3, 0.01)):
+        mu1 = mu1_from_conservation(mu2)
+        electrons = mesh.weights @ fermi(mesh.energies - mu2, T)
+        holes = mesh.weights @ (1 - fermi(-mesh.energies - mu1, T))
+        assert electrons == pytest.approx(holes, rel=1e-12)
+
+
+def test_polarisation_lab_reading():
+    model = HoneycombModel(0.25)
+    assert polarisation(model, 0.2) == pytest.approx(0.0045, abs=5e-5)  # spec §5: 0.45 %
+    assert polarisation(model, 0.1) == 0.0  # below the band edge δ/2
+    assert polarisation(model, 0.2, reading="band_edge") > polarisation(model, 0.2)
+
+
+def test_fast_intraband_routes():
+    """Paper route = exact BM with no drive (no dressing); Keldysh close for Γ12 ≪ everything."""
+    model = HoneycombModel(0.25)
+    system = quasi_thermal_system(model, 1e-3, -5e-4, 0.2)
+    mesh = EnergyMesh.resonant(model, 0.4, 0.01, 60, 60)
+    paper = pair_susceptibility(system, mesh, route="paper")
+    bm = pair_susceptibility(system, mesh, route="born_markov")
+    assert bm.chi_plus.real == pytest.approx(paper.F_plus, rel=1e-10)
+    assert bm.chi_minus.real == pytest.approx(paper.F_minus, rel=1e-10)
+    # F_+ = (E/(E²+Γ12²)) Σ n22 = P/2 /(2Γ12) at μ = -Γ12/2
+    P = polarisation(model, 0.2, mesh=mesh)
+    assert paper.F_plus == pytest.approx(P / 2 / (2 * 1e-3), rel=1e-10)
+    ke = pair_susceptibility(system, mesh, route="keldysh", n_per_panel=24)
+    assert ke.chi_plus.real == pytest.approx(bm.chi_plus.real, rel=0.05)
