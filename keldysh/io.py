@@ -395,7 +395,9 @@ def load(path: str | os.PathLike) -> Results:
     try:
         f = h5py.File(path, "r")
     except OSError as exc:
-        raise ValueError(f"{path}: not a keldysh results file (not readable as HDF5: {exc})") from exc
+        raise ValueError(
+            f"{path}: not a keldysh results file (not readable as HDF5: {exc})"
+        ) from exc
     with f:
         try:
             version = _schema_version(dict(f.attrs), path)

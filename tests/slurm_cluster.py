@@ -309,7 +309,10 @@ class SlurmCluster:
                 f"AuthInfo=socket={self._munge_socket},cred_expire={self.cred_expire}"
             )
         else:
-            auth = f"AuthType=auth/none\nCredType=cred/none\nAuthInfo=cred_expire={self.cred_expire}"
+            auth = (
+                "AuthType=auth/none\nCredType=cred/none\n"
+                f"AuthInfo=cred_expire={self.cred_expire}"
+            )
         user = "root"  # available() requires root
         return textwrap.dedent(f"""\
             # Private single-node test cluster written by tests/slurm_cluster.py
