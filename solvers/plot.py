@@ -1,0 +1,329 @@
+"""``keldysh-plot FILE.h5 [--out DIR]``: one PNG per results file of ``keldysh-run``.
+
+Figures by task (energies in units of t, momenta in units of 1/a, a the nearest-neighbour
+distance; the run's parameters in the title):
+
+* eta-map: η(k) (Eq. 2) over the Brillouin zone, colour scale -1..1, one panel per δ,
+  zone boundary and valley centres K± marked;
+* phase-diagram: V_c/t against Ω/Γ (log axis) or μ2/t; one colour per |V'|, one line style
+  per method (closed forms Eqs. 14, 17; the paper criterion per route; the full criterion per
+  route), both branches; symlog V axis (the branches diverge at weak drive); the K+
+  polarisation on a twin axis for μ2 scans;
+* susceptibility: Re and Im of chi_± against ν for each route (chi(0) of the paper route as
+  points at ν = 0);
+* spectral: A(k, ω) and the distribution -iG^</A of the mode c_k2 along the cut through K+,
+  and the populations n22_k, 1 - n11_k (Born-Markov and Keldysh);
+* gap: the residual history of the accepted solve, and every attempt.
+
+Uses matplotlib's Agg canvas directly (no pyplot state, no display needed).  Prints the
+paths it wrote, one per line, and nothing else; exit status 2 for an unusable file.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from keldysh import io
+
+__all__ = ["main", "plot_file", "PLOTTERS"]
+
+_STYLES = {
+    "paper_eq14": dict(ls=":", lw=2.0, marker=None),
+    "paper_eq17": dict(ls=(0, (1, 1)), lw=1.0, marker=None),
+    "paper_paper": dict(ls="--", lw=1.2, marker=None),
+    "paper_born_markov": dict(ls="-.", lw=1.2, marker=None),
+    "paper_keldysh": dict(ls=(0, (5, 1, 1, 1, 1, 1)), lw=1.2, marker=None),
+    "paper_poles": dict(ls=(0, (2, 2)), lw=1.0, marker=None),
+    "full_born_markov": dict(ls="-", lw=1.5, marker="o"),
+    "full_keldysh": dict(ls="-", lw=1.0, marker="s"),
+    "full_poles": dict(ls="-", lw=1.0, marker="^"),
+}
+_METHOD_LABELS = {
+    "paper_eq14": "paper crit., Eq. 14",
+    "paper_eq17": "paper crit., Eq. 17",
+    "paper_paper": "paper crit., Eq. 13 kernel",
+    "paper_born_markov": "paper crit., Re chi (Born-Markov)",
+    "paper_keldysh": "paper crit., Re chi (Keldysh)",
+    "paper_poles": "paper crit., Re chi (poles)",
+    "full_born_markov": "full crit., Born-Markov",
+    "full_keldysh": "full crit., Keldysh",
+    "full_poles": "full crit., poles",
+}
+_ROUTE_COLOURS = {"paper": "k", "born_markov": "C0", "keldysh": "C3", "poles": "C2"}
+
+
+def _figure(ncols: int = 1, nrows: int = 1, size=(6.4, 4.8)):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(size[0] * ncols, size[1] * nrows), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    return fig, axes
+
+
+def _title(config: dict) -> str:
+    """One or two lines of parameters from the resolved config."""
+    parts = []
+    model = config.get("model", {})
+    if "delta" in model:
+        parts.append(f"δ = {model['delta']:g} t")
+    drive = config.get("drive")
+    if drive:
+        parts.append(f"ω0 = {drive['omega0']:g} t")
+        if "Omega" in drive:
+            parts.append(f"Ω = {drive['Omega']:g} t")
+        if drive.get("pattern", "valley") != "valley":
+            parts.append(f"{drive['pattern']} drive")
+    baths = config.get("baths")
+    if baths:
+        if baths.get("kind") == "quasi_thermal":
+            parts.append(f"fast intraband, Γ12 = {baths['Gamma12']:g} t")
+            if "mu2" in baths:
+                parts.append(f"μ2 = {baths['mu2']:g} t ({baths.get('reading', 'lab')})")
+        else:
+            parts.append(f"Γ1 = {baths['Gamma1']:g} t, Γ2 = {baths['Gamma2']:g} t")
+        parts.append(f"μ = {baths['mu']:g} t")
+        if baths.get("temperature"):
+            parts.append(f"T = {baths['temperature']:g} t")
+    inter = config.get("interaction")
+    if inter:
+        parts.append(f"V = {inter['V']:g} t, |V'| = {inter['Vprime']:g} t, φ = {inter['phi']:g}")
+    mesh = config.get("numerics", {}).get("mesh")
+    if mesh:
+        extra = f" nk={config['numerics']['nk']}" if mesh == "monkhorst-pack" else ""
+        parts.append(f"mesh {mesh}{extra}")
+    head = config.get("task", "")
+    desc = config.get("description")
+    line1 = f"{head}: {desc}" if desc else head
+    body = ", ".join(parts)
+    if len(body) > 90:
+        cut = body.rfind(", ", 0, 90)
+        body = body[:cut] + "\n" + body[cut + 2:]
+    return f"{line1}\n{body}" if body else line1
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def plot_eta_map(data: io.Results, out: Path, stem: str) -> list[Path]:
+    res, grids = data.results, data.grids
+    deltas = np.atleast_1d(grids["delta"])
+    kx, ky = grids["kx"], grids["ky"]
+    corners = np.asarray(grids["bz_corners"])
+    fig, axes = _figure(len(deltas), 1, size=(4.6, 4.2))
+    image = None
+    for i, delta in enumerate(deltas):
+        ax = axes[0, i]
+        image = ax.imshow(res["eta"][i], origin="lower", extent=(kx[0], kx[-1], ky[0], ky[-1]),
+                          cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest", aspect="equal")
+        hexagon = np.vstack([corners, corners[:1]])
+        ax.plot(hexagon[:, 0], hexagon[:, 1], "k-", lw=0.8)
+        kp, km = res["K_plus"][i], res["K_minus"][i]
+        ax.plot(*kp, "o", mfc="none", mec="k", ms=9)
+        ax.annotate("K+", kp, xytext=(6, 6), textcoords="offset points")
+        ax.plot(*km, "s", mfc="none", mec="k", ms=8)
+        ax.annotate("K−", km, xytext=(6, 6), textcoords="offset points")
+        ax.set_title(f"δ = {delta:g} t")
+        ax.set_xlabel("$k_x a$")
+        ax.set_ylabel("$k_y a$")
+    fig.colorbar(image, ax=axes[0, :].tolist(), label="η(k)  (circular dichroism, Eq. 2)", shrink=0.8)
+    fig.suptitle(_title(data.config) + "\nK+ is the valley centre with η = +1")
+    path = out / f"{stem}_eta-map.png"
+    fig.savefig(path, dpi=110)
+    return [path]
+
+
+def plot_phase_diagram(data: io.Results, out: Path, stem: str) -> list[Path]:
+    res, grids = data.results, data.grids
+    x = np.asarray(grids["scan_values"], dtype=float)
+    parameter = grids["scan_parameter"]
+    v_values = np.asarray(grids["v_values"], dtype=float)
+    fig, axes = _figure(1, 1, size=(9.0, 6.0))
+    ax = axes[0, 0]
+    methods = [m for m in _STYLES if m in res] + sorted(
+        k for k in res if (k.startswith("paper_") or k.startswith("full_")) and k not in _STYLES)
+    colours = [f"C{i}" for i in range(len(v_values))]
+    finite = []
+    for method in methods:
+        vc = np.asarray(res[method], dtype=float)  # (n_scan, n_v, 2)
+        style = _STYLES.get(method, dict(ls="-", lw=1.0, marker="x"))
+        for j, colour in enumerate(colours):
+            for branch in range(vc.shape[-1]):
+                y = vc[:, j, branch]
+                finite.append(y[np.isfinite(y)])
+                ax.plot(x, y, color=colour, ls=style["ls"], lw=style["lw"], marker=style["marker"],
+                        ms=4, mfc="none")
+    if parameter in ("Omega_over_Gamma", "Omega") and np.all(x > 0):
+        ax.set_xscale("log")
+    vmax = max(1.0, float(np.max(v_values)) if v_values.size else 1.0)
+    ax.set_yscale("symlog", linthresh=vmax)
+    ax.axhline(0, color="0.7", lw=0.5)
+    for j, v in enumerate(v_values):
+        if v > 0:
+            ax.axhline(v, color=colours[j], lw=0.4, alpha=0.5)
+            ax.axhline(-v, color=colours[j], lw=0.4, alpha=0.5)
+    xlabel = {"Omega_over_Gamma": "Ω / Γ   (Γ = Γ1 + Γ2)", "Omega": "Ω / t", "mu2": "μ2 / t"}
+    ax.set_xlabel(xlabel.get(parameter, parameter))
+    ax.set_ylabel("critical coupling $V_c$ / t  (both branches; symlog)")
+    from matplotlib.lines import Line2D
+
+    colour_handles = [Line2D([], [], color=c, lw=2, label=f"|V'| = {v:g} t") for c, v in zip(colours, v_values)]
+    style_handles = [Line2D([], [], color="0.2", ls=_STYLES.get(m, {}).get("ls", "-"),
+                            lw=_STYLES.get(m, {}).get("lw", 1.0), marker=_STYLES.get(m, {}).get("marker"),
+                            mfc="none", label=_METHOD_LABELS.get(m, m)) for m in methods]
+    first = ax.legend(handles=colour_handles, loc="upper left", fontsize=8, title="colour")
+    ax.add_artist(first)
+    ax.legend(handles=style_handles, loc="upper right", fontsize=8, title="method")
+    if parameter == "mu2" and "polarisation" in res:
+        twin = ax.twinx()
+        twin.plot(x, 100 * np.asarray(res["polarisation"]), color="0.5", lw=2, alpha=0.6)
+        twin.set_ylabel("K+ polarisation P (%)  (grey)", color="0.4")
+    done = data.history.get("completed") if data.history else None
+    note = "" if done is None or np.all(done) else f"  [unfinished: {int(np.sum(done))}/{x.size} points]"
+    fig.suptitle(_title(data.config) + note)
+    path = out / f"{stem}_phase-diagram.png"
+    fig.savefig(path, dpi=110)
+    return [path]
+
+
+def plot_susceptibility(data: io.Results, out: Path, stem: str) -> list[Path]:
+    res, nu = data.results, np.asarray(data.grids["nu"], dtype=float)
+    fig, axes = _figure(2, 2, size=(5.0, 3.6))
+    for route, entry in res.items():
+        if not isinstance(entry, dict):
+            continue
+        colour = _ROUTE_COLOURS.get(route, None)
+        for row, which in enumerate(("plus", "minus")):
+            for col, part in enumerate((np.real, np.imag)):
+                ax = axes[row, col]
+                if f"chi_{which}" in entry:
+                    ax.plot(nu, part(entry[f"chi_{which}"]), color=colour, label=route)
+                ax.plot([0.0], [part(entry[f"chi_{which}_0"])], "o", color=colour, mfc="none",
+                        label=f"{route}, ν = 0" if f"chi_{which}" not in entry else None)
+    for row, which in enumerate(("+", "−")):
+        for col, part in enumerate(("Re", "Im")):
+            ax = axes[row, col]
+            ax.set_xlabel("ν / t  (condensate frequency)")
+            ax.set_ylabel(f"{part} χ{which}(ν)  (per unit cell, 1/t)")
+            ax.axvline(res.get("pair_energy", np.nan), color="0.7", lw=0.5)
+            ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 2))
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(_title(data.config) + "\n(grey line: pair energy −2μ)")
+    path = out / f"{stem}_susceptibility.png"
+    fig.savefig(path, dpi=110)
+    return [path]
+
+
+def plot_spectral(data: io.Results, out: Path, stem: str) -> list[Path]:
+    from matplotlib.colors import LogNorm
+
+    res, grids = data.results, data.grids
+    q, w = np.asarray(grids["q"]), np.asarray(grids["omega"])
+    A = np.asarray(res["A"])
+    fig, axes = _figure(3, 1, size=(4.8, 4.2))
+    total = A.sum(axis=-1).T  # (n_omega, n_cut)
+    positive = total[total > 0]
+    floor = max(positive.max() * 1e-4, positive.min()) if positive.size else 1e-12
+    mesh = axes[0, 0].pcolormesh(q, w, np.maximum(total, floor), shading="nearest",
+                                 norm=LogNorm(vmin=floor, vmax=max(total.max(), floor * 10)), cmap="magma")
+    fig.colorbar(mesh, ax=axes[0, 0], label="Σ_i A_ii(k, ω)  (1/t)")
+    axes[0, 0].set_title("spectral function (all 4 Nambu modes)")
+    dist = np.asarray(res["distribution"])[..., 1].T
+    mesh = axes[0, 1].pcolormesh(q, w, dist, shading="nearest", vmin=0, vmax=1, cmap="viridis")
+    fig.colorbar(mesh, ax=axes[0, 1], label="f(k, ω) = −iG<_22 / A_22  (mode c_k2)")
+    axes[0, 1].set_title("distribution of band 2 in K+")
+    for ax in axes[0, :2]:
+        ax.set_xlabel("|k − K+| a  (cut along $k_x$ towards Γ)")
+        ax.set_ylabel("ω / t  (rotating frame)")
+        ax.axvline(res["q_resonance"], color="w", lw=0.6, ls="--")
+    ax = axes[0, 2]
+    for name, ls in (("born_markov", "-"), ("keldysh", "--")):
+        pops = res[name]
+        ax.plot(q, pops["n22_k"], color="C0", ls=ls, label=f"n22_k ({name})")
+        ax.plot(q, pops["one_minus_n11_k"], color="C1", ls=ls, label=f"1 − n11_k ({name})")
+    ax.axvline(res["q_resonance"], color="0.6", lw=0.6, ls="--")
+    ax.set_xlabel("|k − K+| a")
+    ax.set_ylabel("population")
+    ax.legend(fontsize=7)
+    ax.set_title("populations (resonance dashed)")
+    fig.suptitle(_title(data.config))
+    path = out / f"{stem}_spectral.png"
+    fig.savefig(path, dpi=110)
+    return [path]
+
+
+def plot_gap(data: io.Results, out: Path, stem: str) -> list[Path]:
+    res, hist = data.results, data.history or {}
+    fig, axes = _figure(2, 1, size=(5.2, 4.2))
+    ax = axes[0, 0]
+    residual = np.asarray(hist.get("residual", []), dtype=float)
+    if residual.size:
+        ax.semilogy(np.arange(1, residual.size + 1), np.maximum(residual, 1e-300), "o-", ms=3)
+    else:
+        ax.text(0.5, 0.5, "no accepted solve", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel("function evaluation")
+    ax.set_ylabel("|Δ − M S| / |Δ|   (relative residual)")
+    state = "converged" if res.get("converged") else "NOT converged"
+    ax.set_title(f"{state}: |Δ+| = {res['abs_delta_plus']:.4g} t, |Δ−| = {res['abs_delta_minus']:.4g} t, "
+                 f"ν = {res['nu']:.4g} t", fontsize=9)
+    ax = axes[0, 1]
+    attempts = hist.get("attempts") or {}
+    if attempts and np.size(attempts.get("start_amplitude", [])):
+        ax.loglog(attempts["start_amplitude"], np.maximum(attempts["residual"], 1e-300), "o", label="residual")
+        ax.loglog(attempts["start_amplitude"], np.maximum(attempts["final_amplitude"], 1e-300), "s",
+                  mfc="none", label="final |Δ| / t")
+        ax.legend(fontsize=8)
+    ax.set_xlabel("starting amplitude |Δ+| + |Δ−|  (t)")
+    ax.set_ylabel("per attempt")
+    ax.set_title(f"attempts ({res.get('route', '')} route)", fontsize=9)
+    fig.suptitle(_title(data.config))
+    path = out / f"{stem}_gap.png"
+    fig.savefig(path, dpi=110)
+    return [path]
+
+
+PLOTTERS = {
+    "eta-map": plot_eta_map,
+    "phase-diagram": plot_phase_diagram,
+    "susceptibility": plot_susceptibility,
+    "spectral": plot_spectral,
+    "gap": plot_gap,
+}
+
+
+def plot_file(path: str | Path, out: str | Path | None = None) -> list[Path]:
+    """Write the figure(s) of one results file into ``out`` (default: the file's directory)."""
+    path = Path(path)
+    data = io.load(path)
+    if data.task not in PLOTTERS:
+        raise ValueError(f"{path}: no plot for task {data.task!r} (known: {', '.join(PLOTTERS)})")
+    out = Path(out) if out is not None else path.parent
+    out.mkdir(parents=True, exist_ok=True)
+    return PLOTTERS[data.task](data, out, path.stem)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="keldysh-plot", description="Plot keldysh-run results files.")
+    parser.add_argument("files", nargs="+", metavar="FILE.h5")
+    parser.add_argument("--out", metavar="DIR", help="directory for the PNGs (default: next to each file)")
+    args = parser.parse_args(argv)
+    status = 0
+    for name in args.files:
+        try:
+            written = plot_file(name, args.out)
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"keldysh-plot: error: {' '.join(str(exc).split())}", file=sys.stderr)
+            status = 2
+            continue
+        for p in written:
+            print(p)
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
