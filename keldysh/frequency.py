@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 
-__all__ = ["FrequencyGrid", "stack_grids"]
+__all__ = ["FrequencyGrid", "stack_grids", "adapted_batch"]
 
 
 @dataclass(frozen=True)
@@ -111,39 +112,152 @@ class FrequencyGrid:
             raise ValueError(f"temperature: must be finite and >= 0, got {temperature!r}")
         if n_per_panel < 2:
             raise ValueError(f"n_per_panel: must be >= 2, got {n_per_panel}")
-        c = np.concatenate([z.real, steps if temperature > 0 else []])
-        g = np.concatenate([-z.imag, np.full(steps.size if temperature > 0 else 0, np.pi * temperature)])
-        order = np.lexsort((g, c))
-        c, g = c[order], g[order]
-        cuts = np.concatenate([c, 0.5 * (c[1:] + c[:-1]), steps])
-        lo, hi = cuts.min(), cuts.max()
-        L = max(hi - lo, 50 * g.max())
-        cuts = np.unique(np.concatenate([cuts, [lo - L, hi + L]]))
-        tol = 1e-14 * max(1.0, float(np.abs(cuts).max()))
-        cuts = cuts[np.concatenate([[True], np.diff(cuts) > tol])]
+        c, g = _features(z, steps, temperature)
+        P, W = _adapted_buffers(c.size, steps.size, n_per_panel)
         xg, wg = np.polynomial.legendre.leggauss(n_per_panel)
-        pts, wts = [], []
-        for a, b in zip(cuts[:-1], cuts[1:]):
-            # nearest feature to the segment; ties -> the narrowest
-            dist = np.maximum(np.maximum(a - c, c - b), 0.0)
-            j = np.lexsort((g, dist))[0]
-            cj, gj = c[j], g[j]
-            if cj <= 0.5 * (a + b):
-                sa, sb, sign = np.arcsinh((a - cj) / gj), np.arcsinh((b - cj) / gj), 1.0
-            else:
-                sa, sb, sign = np.arcsinh((cj - b) / gj), np.arcsinh((cj - a) / gj), -1.0
-            s = 0.5 * (sb - sa) * xg + 0.5 * (sb + sa)
-            pts.append(cj + sign * gj * np.sinh(s))
-            wts.append(0.5 * (sb - sa) * wg * gj * np.cosh(s))
-        # tails: ω = p ± L tan θ, θ ∈ (0, π/2)
-        th = 0.25 * np.pi * (xg + 1.0)
-        tw = 0.25 * np.pi * wg * L / np.cos(th) ** 2
-        pts += [cuts[0] - L * np.tan(th), cuts[-1] + L * np.tan(th)]
-        wts += [tw, tw]
-        p = np.concatenate(pts)
-        w = np.concatenate(wts)
-        order = np.argsort(p, kind="stable")
-        return cls(p[order], w[order], "adapted")
+        count = _adapted_core(c, g, steps, xg, wg, P, W)
+        return cls(P[:count].copy(), W[:count].copy(), "adapted")
+
+
+def _features(z, steps, temperature):
+    """Feature centres and widths: quasi-energies, and Fermi steps of width πT at T > 0."""
+    if temperature > 0:
+        return (np.concatenate([z.real, steps]),
+                np.concatenate([-z.imag, np.full(steps.size, np.pi * temperature)]))
+    return np.ascontiguousarray(z.real), np.ascontiguousarray(-z.imag)
+
+
+def _adapted_buffers(n_features, n_steps, n_per_panel, batch=()):
+    n_max = n_per_panel * (2 * n_features + n_steps + 3)
+    return np.zeros(batch + (n_max,)), np.zeros(batch + (n_max,))
+
+
+@nb.njit(cache=True)
+def _adapted_core(c, g, steps, xg, wg, P, W):
+    """Write the adapted grid of :meth:`FrequencyGrid.adapted` into P, W; return its length.
+
+    Cuts: feature centres, midpoints between consecutive features, Fermi steps and
+    lo - L, hi + L.  Each segment [a, b] is mapped from its nearest feature (ties: the
+    narrowest) by ω = c ± g sinh(s); the tails by ω = p ± L tan θ.  Points come out
+    sorted (segments in order, decreasing maps written backwards)."""
+    order = np.argsort(c)
+    cs = c[order]
+    gs = g[order]
+    F = cs.size
+    cuts = np.empty(2 * F + steps.size + 1)
+    k = 0
+    for i in range(F):
+        cuts[k] = cs[i]
+        k += 1
+    for i in range(F - 1):
+        cuts[k] = 0.5 * (cs[i] + cs[i + 1])
+        k += 1
+    for i in range(steps.size):
+        cuts[k] = steps[i]
+        k += 1
+    lo = cuts[:k].min()
+    hi = cuts[:k].max()
+    L = max(hi - lo, 50.0 * gs.max())
+    cuts[k] = lo - L
+    cuts[k + 1] = hi + L
+    cuts = np.sort(cuts[: k + 2])
+    tol = 1e-14 * max(1.0, max(abs(cuts[0]), abs(cuts[-1])))
+    uniq = np.empty_like(cuts)
+    nu = 1
+    uniq[0] = cuts[0]
+    for i in range(1, cuts.size):
+        if cuts[i] - uniq[nu - 1] > tol:
+            uniq[nu] = cuts[i]
+            nu += 1
+    n = xg.size
+    pos = 0
+    q = 0.25 * np.pi
+    for i in range(n):  # left tail, written backwards so that ω increases
+        th = q * (xg[n - 1 - i] + 1.0)
+        P[pos] = uniq[0] - L * np.tan(th)
+        W[pos] = q * wg[n - 1 - i] * L / np.cos(th) ** 2
+        pos += 1
+    for iseg in range(nu - 1):
+        a = uniq[iseg]
+        b = uniq[iseg + 1]
+        best = 0
+        bd = np.inf
+        bg = np.inf
+        for j in range(F):
+            d = max(max(a - cs[j], cs[j] - b), 0.0)
+            if d < bd or (d == bd and gs[j] < bg):
+                best = j
+                bd = d
+                bg = gs[j]
+        cj = cs[best]
+        gj = gs[best]
+        if cj <= 0.5 * (a + b):
+            sa = np.arcsinh((a - cj) / gj)
+            sb = np.arcsinh((b - cj) / gj)
+            for i in range(n):
+                sv = 0.5 * (sb - sa) * xg[i] + 0.5 * (sb + sa)
+                P[pos] = cj + gj * np.sinh(sv)
+                W[pos] = 0.5 * (sb - sa) * wg[i] * gj * np.cosh(sv)
+                pos += 1
+        else:
+            sa = np.arcsinh((cj - b) / gj)
+            sb = np.arcsinh((cj - a) / gj)
+            for i in range(n):
+                ii = n - 1 - i
+                sv = 0.5 * (sb - sa) * xg[ii] + 0.5 * (sb + sa)
+                P[pos] = cj - gj * np.sinh(sv)
+                W[pos] = 0.5 * (sb - sa) * wg[ii] * gj * np.cosh(sv)
+                pos += 1
+    for i in range(n):  # right tail
+        th = q * (xg[i] + 1.0)
+        P[pos] = uniq[nu - 1] + L * np.tan(th)
+        W[pos] = q * wg[i] * L / np.cos(th) ** 2
+        pos += 1
+    return pos
+
+
+@nb.njit(cache=True)
+def _adapted_batch(C, G, S, xg, wg, P, W):
+    """Per-row :func:`_adapted_core`; rows padded with their last point and weight 0."""
+    for k in range(C.shape[0]):
+        cnt = _adapted_core(C[k], G[k], S[k], xg, wg, P[k], W[k])
+        for i in range(cnt, P.shape[1]):
+            P[k, i] = P[k, cnt - 1]
+            W[k, i] = 0.0
+
+
+def adapted_batch(quasi_energies, steps, temperature, n_per_panel: int = 20):
+    """Adapted grids for a batch: ``quasi_energies`` (n_k, F), ``steps`` (n_k, S), one
+    ``temperature`` per row (features of width πT at the steps where T > 0).
+
+    Returns padded (n_k, n_max) points and weights (padding has weight 0), each row the
+    grid :meth:`FrequencyGrid.adapted` builds for that row."""
+    z = np.asarray(quasi_energies, dtype=complex)
+    steps = np.asarray(steps, dtype=float)
+    nk = z.shape[0]
+    T = np.broadcast_to(np.asarray(temperature, dtype=float), (nk,))
+    if np.any(z.imag >= 0) or not np.all(np.isfinite(z)):
+        raise ValueError("quasi_energies: must be finite and lie in the lower half plane (Γ > 0)")
+    hot = T > 0
+    C = np.concatenate([z.real, np.where(hot[:, None], steps, np.nan)], axis=1)
+    G = np.concatenate([-z.imag, np.where(hot[:, None], np.pi * T[:, None], np.nan) * np.ones_like(steps)], axis=1)
+    xg, wg = np.polynomial.legendre.leggauss(n_per_panel)
+    P, W = _adapted_buffers(C.shape[1], steps.shape[1], n_per_panel, (nk,))
+    if np.all(hot) or not np.any(hot):
+        if not np.any(hot):
+            C, G = np.ascontiguousarray(z.real), np.ascontiguousarray(-z.imag)
+        _adapted_batch(C, G, np.ascontiguousarray(steps), xg, wg, P, W)
+        return _trim(P, W)
+    for k in range(nk):  # mixed temperatures: rows one by one
+        ck, gk = _features(z[k], steps[k], T[k])
+        cnt = _adapted_core(ck, gk, steps[k].copy(), xg, wg, P[k], W[k])
+        P[k, cnt:] = P[k, cnt - 1]
+    return _trim(P, W)
+
+
+def _trim(P, W):
+    used = int(np.max(np.sum(W > 0, axis=1)))
+    return np.ascontiguousarray(P[:, :used]), np.ascontiguousarray(W[:, :used])
 
 
 def stack_grids(grids) -> tuple[np.ndarray, np.ndarray]:

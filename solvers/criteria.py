@@ -87,39 +87,58 @@ def paper_critical_couplings(F_plus: float, F_minus: float, v: float, route: str
                              {"F_plus": float(F_plus), "F_minus": float(F_minus)})
 
 
-def full_critical_couplings(chi_of_nu, v: float, nu_grid, route: str, approximations=(),
-                            xtol: float = 1e-14) -> CriticalCouplings:
+def full_critical_couplings(chi_of_nu, v: float, nu_grid=None, route: str = "", approximations=(),
+                            xtol: float = 1e-14, brackets=None) -> CriticalCouplings:
     """Full criterion: real couplings V at which a root of D(z) crosses the real axis.
 
-    ``chi_of_nu(nu_array) -> (chi_plus, chi_minus)`` arrays at real frequencies; ``nu_grid``
-    a grid covering the frequencies where chi varies (a few (Γ + Ω) around the pair energy).
-    For each branch V_j(ν) of D(ν) = 0, the zeros of Im V_j(ν) are bracketed on the grid and
-    refined with Brent's method; V_c = Re V_j there, ν_c the crossing frequency."""
-    nu_grid = np.asarray(nu_grid, dtype=float)
-    cp, cm = chi_of_nu(nu_grid)
-    roots = coupling_roots(cp, cm, v)
-    Vc, nuc = [], []
+    ``chi_of_nu(nu_array) -> (chi_plus, chi_minus)`` arrays at real frequencies.  Either a
+    ``nu_grid`` covering the frequencies where chi varies (a few (Γ + Ω) around the pair
+    energy): for each branch V_j(ν) of D(ν) = 0 (roots sorted by real part), the zeros of
+    Im V_j(ν) are bracketed on the grid and refined with Brent's method; or ``brackets``,
+    a list of (ν_lo, ν_hi, j) known to enclose one crossing of branch j (e.g. from a cheaper
+    route), each widened fourfold up to six times until Im V_j changes sign.
+    V_c = Re V_j at the crossing, ν_c the crossing frequency."""
+    Vc, nuc, br = [], [], []
 
-    def im_branch(nu, j):
+    def roots_at(nu):
         a, b = chi_of_nu(np.array([nu]))
-        return coupling_roots(a, b, v)[0, j].imag
+        return coupling_roots(a, b, v)[0]
 
-    for j in range(2):
-        im = roots[:, j].imag
-        ok = np.isfinite(im)
-        for i in np.nonzero(ok[:-1] & ok[1:] & (np.sign(im[:-1]) != np.sign(im[1:])))[0]:
-            if im[i] == 0.0:
-                nu0 = nu_grid[i]
-            else:
-                nu0 = brentq(im_branch, nu_grid[i], nu_grid[i + 1], args=(j,), xtol=xtol,
-                             rtol=4 * np.finfo(float).eps)
-            a, b = chi_of_nu(np.array([nu0]))
-            V = coupling_roots(a, b, v)[0, j]
-            # a sign change of Im V across a pole of V (|V| -> ∞) is not a crossing
-            if np.isfinite(V) and abs(V.imag) <= 1e-6 * max(1.0, abs(V.real)):
-                Vc.append(V.real)
-                nuc.append(nu0)
+    def accept(nu0, j):
+        V = roots_at(nu0)[j]
+        # a sign change of Im V across a pole of V (|V| -> ∞) is not a crossing
+        if np.isfinite(V) and abs(V.imag) <= 1e-6 * max(1.0, abs(V.real)):
+            Vc.append(V.real)
+            nuc.append(nu0)
+            br.append(j)
+
+    def refine(lo, hi, flo, fhi, j):
+        if flo == 0.0:
+            return lo
+        if fhi == 0.0:
+            return hi
+        return brentq(lambda nu: roots_at(nu)[j].imag, lo, hi, xtol=xtol, rtol=4 * np.finfo(float).eps)
+
+    if brackets is None:
+        nu_grid = np.asarray(nu_grid, dtype=float)
+        cp, cm = chi_of_nu(nu_grid)
+        roots = coupling_roots(cp, cm, v)
+        for j in range(2):
+            im = roots[:, j].imag
+            ok = np.isfinite(im)
+            for i in np.nonzero(ok[:-1] & ok[1:] & (np.sign(im[:-1]) != np.sign(im[1:])))[0]:
+                accept(refine(nu_grid[i], nu_grid[i + 1], im[i], im[i + 1], j), j)
+    else:
+        for lo, hi, j in brackets:
+            centre, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
+            for _ in range(7):
+                a, b = centre - half, centre + half
+                fa, fb = roots_at(a)[j].imag, roots_at(b)[j].imag
+                if np.isfinite(fa) and np.isfinite(fb) and np.sign(fa) != np.sign(fb):
+                    accept(refine(a, b, fa, fb, j), j)
+                    break
+                half *= 4
     order = np.argsort(Vc)
     approx = ("linear stability of the normal state",) + tuple(approximations)
     return CriticalCouplings("full", route, float(v), np.asarray(Vc)[order], np.asarray(nuc)[order],
-                             approx, {"nu_grid": nu_grid})
+                             approx, {"nu_grid": nu_grid, "branch": np.asarray(br, dtype=int)[order]})

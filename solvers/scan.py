@@ -48,9 +48,15 @@ def _pad(values, n=2):
 
 
 def phase_point(system: DrivenSystem, mesh, v_values, *, routes=("paper", "born_markov"),
-                criteria=("paper", "full"), comm=None, nu_grid=None, n_per_panel: int = 32,
-                closed_forms: bool = True) -> dict:
-    """Critical couplings at one parameter point; returns a dict of numpy arrays."""
+                criteria=("paper", "full"), comm=None, nu_grid=None, n_per_panel: int = 20,
+                closed_forms: bool = True, refine_from_born_markov: bool = True) -> dict:
+    """Critical couplings at one parameter point; returns a dict of numpy arrays.
+
+    With ``refine_from_born_markov`` (default) the full criterion of the costlier routes
+    ("keldysh", "poles") is located by widening brackets around the Born-Markov crossings
+    (the routes differ by O(Γ/ω0), so each crossing moves only slightly); a crossing that
+    the Born-Markov route does not have is then not searched for.  Set it False for an
+    independent scan of the whole ν grid in every route."""
     v_values = np.atleast_1d(np.asarray(v_values, dtype=float))
     nv = v_values.size
     out: dict[str, np.ndarray] = {}
@@ -65,7 +71,10 @@ def phase_point(system: DrivenSystem, mesh, v_values, *, routes=("paper", "born_
             out[f"paper_{name}"] = np.array([_pad(paper_critical_couplings(F, Fm, v).V_c)
                                              for v in v_values])
     nu_grid = default_nu_grid(system) if nu_grid is None else np.asarray(nu_grid, dtype=float)
-    for route in routes:
+    width = float(nu_grid[-1] - nu_grid[0]) / max(nu_grid.size - 1, 1)
+    reference = {}  # Born-Markov crossings, used to bracket the costlier routes
+    order = sorted(routes, key=lambda r: r != "born_markov")
+    for route in order:
         chi0 = pair_susceptibility(system, mesh, route=route, z=0.0, comm=comm, n_per_panel=n_per_panel)
         out[f"chi_plus_{route}"] = np.array(chi0.chi_plus)
         out[f"chi_minus_{route}"] = np.array(chi0.chi_minus)
@@ -75,7 +84,7 @@ def phase_point(system: DrivenSystem, mesh, v_values, *, routes=("paper", "born_
         if "full" in criteria and route != "paper":
             cache: dict[float, tuple] = {}
 
-            def chi_of_nu(nus, route=route):
+            def chi_of_nu(nus, route=route, cache=cache):
                 res = []
                 for nu in np.atleast_1d(nus):
                     key = float(nu)
@@ -90,8 +99,19 @@ def phase_point(system: DrivenSystem, mesh, v_values, *, routes=("paper", "born_
             Vc = np.full((nv, 2), np.nan)
             nuc = np.full((nv, 2), np.nan)
             for i, v in enumerate(v_values):
-                cc = full_critical_couplings(chi_of_nu, v, nu_grid, route)
+                if route == "born_markov" or not refine_from_born_markov or "born_markov" not in routes:
+                    cc = full_critical_couplings(chi_of_nu, v, nu_grid, route)
+                    if route == "born_markov":
+                        reference[i] = cc
+                else:
+                    ref = reference[i]
+                    brackets = [(nu - 1e-3 * width, nu + 1e-3 * width, int(j))
+                                for nu, j in zip(ref.nu_c, ref.details["branch"])]
+                    # quadrature routes are accurate to ~1e-9: no point in refining ν further
+                    cc = full_critical_couplings(chi_of_nu, v, route=route, brackets=brackets,
+                                                 xtol=1e-7 * width)
                 Vc[i], nuc[i] = _pad(cc.V_c), _pad(cc.nu_c)
             out[f"full_{route}"] = Vc
             out[f"nu_{route}"] = nuc
+            out[f"n_chi_evaluations_{route}"] = np.array(len(cache))
     return out

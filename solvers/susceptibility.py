@@ -29,7 +29,7 @@ import numpy as np
 from keldysh.greens import pair_response_quadrature, response_grids, rho_pole_sum
 from keldysh.nambu import DrivenSystem, ModeArrays, nambu_chemical_potentials, nambu_hamiltonian
 from solvers import born_markov
-from solvers.parallel import allreduce_sum, shard_of
+from solvers.parallel import allreduce_sum, rank_of, shard_of, size_of
 
 __all__ = ["ROUTES", "Susceptibility", "pair_susceptibility", "samples_response"]
 
@@ -60,15 +60,17 @@ class Susceptibility:
 
 
 def samples_response(modes: ModeArrays, route: str, z=0.0, *, dressed: bool = True,
-                     n_per_panel: int = 32) -> np.ndarray:
-    """Per-sample (chi_+, chi_-) of one shard, shape (M, 2) complex (no weights)."""
+                     n_per_panel: int = 20, rho0=None) -> np.ndarray:
+    """Per-sample (chi_+, chi_-) of one shard, shape (M, 2) complex (no weights).
+
+    ``rho0``: the Born-Markov normal state of ``modes`` if already known (reused across z)."""
     z = complex(z)
     if route == "paper":
         if z != 0:
             raise ValueError("z: the paper route (Eq. 13) is defined at z = 0 only")
         return born_markov.paper_kernel_samples(modes).astype(complex)
     if route == "born_markov":
-        cp, cm = born_markov.pair_response(modes, z, dressed=dressed)
+        cp, cm = born_markov.pair_response(modes, z, dressed=dressed, rho0=rho0)
         return np.stack([cp, cm], axis=-1)
     if not dressed:
         raise ValueError("dressed: only the born_markov route can drop the Rabi dressing")
@@ -98,8 +100,27 @@ def samples_response(modes: ModeArrays, route: str, z=0.0, *, dressed: bool = Tr
     raise ValueError(f"route: must be one of {ROUTES}, got {route!r}")
 
 
+_CACHE: list = []  # [(system, mesh, rank, size, modes, rho0)], most recent first
+
+
+def _shard_modes(system, mesh, comm, need_rho0: bool):
+    """This rank's ModeArrays (and BM normal state) for (system, mesh), memoised by identity
+    so that scans over z do not rebuild them."""
+    rank, size = rank_of(comm), size_of(comm)
+    for entry in _CACHE:
+        if entry[0] is system and entry[1] is mesh and entry[2] == rank and entry[3] == size:
+            if need_rho0 and entry[5] is None and len(entry[4]):
+                entry[5] = born_markov.normal_state(entry[4])
+            return entry[4], entry[5]
+    modes = system.modes(shard_of(mesh, comm))
+    rho0 = born_markov.normal_state(modes) if need_rho0 and len(modes) else None
+    _CACHE.insert(0, [system, mesh, rank, size, modes, rho0])
+    del _CACHE[4:]
+    return modes, rho0
+
+
 def pair_susceptibility(system: DrivenSystem, mesh, *, route: str = "born_markov", z=0.0,
-                        comm=None, dressed: bool = True, n_per_panel: int = 32) -> Susceptibility:
+                        comm=None, dressed: bool = True, n_per_panel: int = 20) -> Susceptibility:
     """chi_±(z) = (1/N) Σ_{k∈K+} (per-sample responses), reduced over the ranks of ``comm``.
 
     ``mesh``: a :class:`keldysh.kmesh.KMesh` or :class:`keldysh.kmesh.EnergyMesh`
@@ -107,10 +128,10 @@ def pair_susceptibility(system: DrivenSystem, mesh, *, route: str = "born_markov
     if route not in ROUTES:
         raise ValueError(f"route: must be one of {ROUTES}, got {route!r}")
     t0 = time.perf_counter()
-    modes = system.modes(shard_of(mesh, comm))
+    modes, rho0 = _shard_modes(system, mesh, comm, route == "born_markov")
     local = np.zeros(2, complex)
     if len(modes):
-        resp = samples_response(modes, route, z, dressed=dressed, n_per_panel=n_per_panel)
+        resp = samples_response(modes, route, z, dressed=dressed, n_per_panel=n_per_panel, rho0=rho0)
         if not np.all(np.isfinite(resp)):
             bad = int(np.nonzero(~np.all(np.isfinite(resp), axis=1))[0][0])
             raise FloatingPointError(

@@ -192,3 +192,16 @@ def test_finite_temperature_frozen_occupations():
     modes = sysm.modes(EnergyMesh.resonant(sysm.model, 1.1, 2e-3, 20, 20))
     assert np.allclose(modes.occupation[:, 1], fermi(modes.energy, 0.3))
     assert np.allclose(modes.occupation[:, 0], fermi(-modes.energy, 0.3))
+
+
+@pytest.mark.parametrize("z", [0.0, 3e-4, 1e-4 + 2e-4j])
+@pytest.mark.parametrize("dressed", [True, False])
+def test_closed_form_pair_response_equals_full_sylvester(z, dressed):
+    from solvers.born_markov import pair_response_sylvester
+
+    sysm = _system(5.0, 5.1, 2e-3, 3e-4, 7e-4)
+    modes = sysm.modes(EnergyMesh.resonant(sysm.model, 5.1, 4e-3, 40, 10))
+    a = pair_response(modes, z, dressed)
+    b = pair_response_sylvester(modes, z, dressed)
+    for x, y in zip(a, b):
+        assert np.allclose(x, y, rtol=1e-12, atol=1e-14 * np.abs(y).max())

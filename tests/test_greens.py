@@ -156,3 +156,36 @@ def test_gf_input_validation():
         retarded_gf(np.zeros((1, 4, 4)), [0, 1, 1, 1], [0.0])
     with pytest.raises(ValueError, match="h"):
         retarded_gf(np.zeros((1, 3, 3)), [1, 1, 1, 1], [0.0])
+
+
+def test_fast_kernels_equal_generic_kernels():
+    """Closed-form chain/normal-state kernels vs the generic Gauss-Jordan kernels."""
+    from keldysh.greens import _pair_response_batch, _prep_occ, _rho_batch, pair_response_quadrature, response_grids
+
+    h, gamma, m = random_blocks(6, seed=11)
+    for T in (0.0, 2e-3):
+        w, wt = adapted_grids(h, gamma, m, T)
+        mm, TT, fz = _prep_occ(6, m, T, None)
+        ref = np.empty((6, 4, 4), complex)
+        _rho_batch(h, gamma, mm, TT, fz, w, wt, ref)
+        assert np.allclose(rho_quadrature(h, gamma, w, wt, m, T), ref, rtol=1e-12, atol=1e-15)
+        h0 = nambu_hamiltonian(np.real(np.diagonal(h, axis1=1, axis2=2)) * [1, 1, -1, -1], h[:, 0, 1].real)
+        for z in (0.0, 3e-4, 1e-4 + 2e-4j):
+            wr, wtr = response_grids(h0, gamma, m, T, z)
+            out = np.empty((6, 2), complex)
+            _pair_response_batch(h0, gamma, mm, TT, fz, complex(z), wr, wtr, out)
+            fast = pair_response_quadrature(h0, gamma, z, wr, wtr, m, T)
+            assert np.allclose(fast, out, rtol=1e-11, atol=1e-14 * np.abs(out).max())
+
+
+def test_batched_grids_equal_single_grids():
+    from keldysh.frequency import adapted_batch
+
+    h, gamma, m = random_blocks(5, seed=4)
+    z = np.linalg.eigvals(h - 1j * gamma[:, :, None] * np.eye(4))
+    for T in (0.0, 1e-3):
+        P, W = adapted_batch(z, m, np.full(5, T), 12)
+        for k in range(5):
+            g = FrequencyGrid.adapted(z[k], m[k], T, 12)
+            assert np.array_equal(P[k, : len(g)], g.points) and np.array_equal(W[k, : len(g)], g.weights)
+            assert np.all(W[k, len(g):] == 0)
