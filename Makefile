@@ -22,8 +22,10 @@ test: $(VENV)/.installed
 test-slow: $(VENV)/.installed
 	$(PY) -m pytest -q -p no:cacheprovider -m slow
 
-# One numba thread per MPI rank: the ranks already fill the cores.
+# One numba and one BLAS thread per MPI rank: the ranks already fill the cores (threaded
+# BLAS on top of them oversubscribes the cores and can slow a run down tenfold).
 run: export NUMBA_NUM_THREADS = 1
+run: export OMP_NUM_THREADS = 1
 run: $(VENV)/.installed
 	mkdir -p out
 	$(VENV)/bin/mpiexec -n 2 $(PY) -m mpi4py -m solvers runs/quickstart.toml --output out/quickstart.h5 --overwrite

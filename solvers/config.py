@@ -723,7 +723,8 @@ class Config:
                 raise ConfigError(name, f"not used by task {task!r} (remove the [{name}] table)")
             _check_keys(name, table, [f.name for f in dataclasses.fields(klass)])
             if name == "numerics":
-                _check_numerics_keys(task, table)
+                drive = kwargs.get("drive")
+                _check_numerics_keys(task, table, drive.pattern if drive is not None else "valley")
             kwargs[name] = klass(**table)
         if "model" not in kwargs:
             raise ConfigError("model", "required ([model] with delta)")
@@ -809,12 +810,12 @@ def _check_keys(where: str, table: Mapping[str, Any], allowed: Iterable[str]) ->
             raise ConfigError(dotted, f"unknown key (allowed: {', '.join(allowed)}{extra})")
 
 
-def _check_numerics_keys(task: str, table: Mapping[str, Any]) -> None:
+def _check_numerics_keys(task: str, table: Mapping[str, Any], pattern: str) -> None:
     for key in table:
         users = NumericsParams.USED_BY[key]
         if task not in users:
             raise ConfigError(f"numerics.{key}", f"not used by task {task!r} (only by {', '.join(users)})")
-    mesh = table.get("mesh")
+    mesh = table.get("mesh", "exact-dos" if pattern == "valley" else "monkhorst-pack")
     if task in _MESH_TASKS and isinstance(mesh, str):
         for key, only in NumericsParams.MESH_ONLY.items():
             if key in table and mesh != only:
