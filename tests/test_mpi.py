@@ -1,0 +1,208 @@
+"""MPI runs of keldysh-run: same answer as serial, loud failure, SIGTERM -> checkpoint -> resume.
+
+Every run is ``mpiexec -n N python -m mpi4py -m solvers CONFIG ...`` with one numba and one
+BLAS thread per rank.  The k mesh is a 10 x 10 Monkhorst-Pack mesh restricted to K+: 50
+points, which 3 ranks cannot split evenly.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keldysh import io
+
+pytestmark = pytest.mark.mpi
+
+TIMEOUT = 240
+
+PHASE = """\
+    task = "phase-diagram"
+    [model]
+    delta = 1.0
+    [drive]
+    omega0 = 1.1
+    [baths]
+    Gamma1 = 5e-3
+    Gamma2 = 5e-3
+    [scan]
+    parameter = "Omega_over_Gamma"
+    values = {values}
+    [numerics]
+    mesh = "monkhorst-pack"
+    nk = 10
+    routes = ["paper", "born_markov", "keldysh"]
+    nu_points = 7
+    v_values = [0.0, 1.0]
+    n_per_panel = 8
+"""
+
+SUSCEPTIBILITY = """\
+    task = "susceptibility"
+    [model]
+    delta = 1.0
+    [drive]
+    omega0 = 1.1
+    Omega = 2e-2
+    pattern = "dichroic"
+    [baths]
+    Gamma1 = 5e-3
+    Gamma2 = 5e-3
+    [numerics]
+    mesh = "monkhorst-pack"
+    nk = 10
+    routes = ["paper", "born_markov", "keldysh", "poles"]
+    nu_points = 5
+    n_per_panel = 8
+"""
+
+#: bookkeeping that legitimately depends on rounding (how many chi evaluations a root search took)
+_NOT_RESULTS = ("n_chi_evaluations_",)
+
+
+def _env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "KELDYSH_FAIL_RANK"}
+    env.update(NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1", **extra)
+    return env
+
+
+def _command(mpiexec: str, n: int, config: Path, output: Path, *extra) -> list[str]:
+    return [mpiexec, "-n", str(n), sys.executable, "-m", "mpi4py", "-m", "solvers", str(config),
+            "--output", str(output), *map(str, extra)]
+
+
+def _run(mpiexec, n, config, output, *extra, env=None, timeout=TIMEOUT):
+    return subprocess.run(_command(mpiexec, n, config, output, *extra), env=env or _env(),
+                          capture_output=True, text=True, timeout=timeout, cwd=config.parent)
+
+
+def _write(directory: Path, text: str, name: str) -> Path:
+    path = directory / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def assert_results_close(a: dict, b: dict, rtol: float, where: str = "") -> None:
+    keys = sorted(k for k in a if not k.startswith(_NOT_RESULTS))
+    assert keys == sorted(k for k in b if not k.startswith(_NOT_RESULTS)), where
+    for key in keys:
+        here = f"{where}/{key}"
+        if isinstance(a[key], dict):
+            assert_results_close(a[key], b[key], rtol, here)
+            continue
+        x, y = np.asarray(a[key]), np.asarray(b[key])
+        assert x.shape == y.shape, here
+        if x.dtype.kind not in "fc":
+            assert np.array_equal(x, y), here
+            continue
+        assert np.array_equal(np.isnan(x), np.isnan(y)), f"{here}: NaN pattern differs"
+        ok = ~np.isnan(x)
+        np.testing.assert_allclose(y[ok], x[ok], rtol=rtol, atol=0, err_msg=here)
+
+
+@pytest.fixture(scope="module")
+def runs(mpiexec, tmp_path_factory):
+    """Serial, 2-rank and 3-rank runs of a tiny phase diagram and a tiny susceptibility."""
+    directory = tmp_path_factory.mktemp("mpi")
+    configs = {
+        "phase": _write(directory, PHASE.format(values="[0.5, 5.0, 50.0]"), "phase.toml"),
+        "susceptibility": _write(directory, SUSCEPTIBILITY, "susceptibility.toml"),
+    }
+    out = {}
+    for name, config in configs.items():
+        for n in (1, 2, 3):
+            output = directory / f"{name}-{n}.h5"
+            t0 = time.monotonic()
+            done = _run(mpiexec, n, config, output)
+            assert done.returncode == 0, f"{name} on {n} ranks:\n{done.stderr}"
+            out[name, n] = (io.load(output), time.monotonic() - t0, done)
+    return out
+
+
+@pytest.mark.parametrize("name", ["phase", "susceptibility"])
+@pytest.mark.parametrize("n", [2, 3])
+def test_parallel_run_equals_serial(runs, name, n):
+    serial, _, _ = runs[name, 1]
+    parallel, _, done = runs[name, n]
+    assert parallel.finished and parallel.attrs["n_ranks"] == n
+    assert serial.attrs["n_ranks"] == 1
+    assert parallel.config == serial.config | {"output": parallel.config["output"]}
+    assert_results_close(serial.results, parallel.results, rtol=1e-12)
+    # only rank 0 logs at INFO (the others only warn and err)
+    assert "rank 0 INFO" in done.stderr
+    assert f"rank {n - 1} INFO" not in done.stderr and "rank 1 INFO" not in done.stderr
+
+
+def test_mpi_results_are_not_trivial(runs):
+    """The comparisons above compare real numbers: both criteria found couplings."""
+    res = runs["phase", 1][0].results
+    assert res["paper_keldysh"].shape == (3, 2, 2) and np.all(np.isfinite(res["paper_keldysh"]))
+    assert np.isfinite(res["full_born_markov"]).any()
+    assert runs["phase", 1][0].mesh["n_cells"] == 100 and runs["phase", 1][0].mesh["points"].shape == (50, 2)
+    susc = runs["susceptibility", 1][0].results
+    assert susc["keldysh"]["chi_plus"].shape == (5,)
+    assert np.all(susc["keldysh"]["chi_plus"] != 0)
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_exception_on_one_rank_ends_the_job(mpiexec, tmp_path, n):
+    config = _write(tmp_path, PHASE.format(values="[0.5, 5.0, 50.0]"), "phase.toml")
+    output = tmp_path / "fail.h5"
+    t0 = time.monotonic()
+    done = _run(mpiexec, n, config, output, env=_env(KELDYSH_FAIL_RANK="1"), timeout=60)
+    elapsed = time.monotonic() - t0
+    assert done.returncode != 0
+    assert elapsed < 30, f"took {elapsed:.1f} s"
+    assert f"rank 1 of {n} failed: RuntimeError: injected failure on rank 1" in done.stderr
+    assert not output.exists()
+
+
+def test_sigterm_checkpoints_exits_75_and_resume_completes(mpiexec, tmp_path):
+    values = "[0.3, 0.6, 1.2, 2.5, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0]"
+    config = _write(tmp_path, PHASE.format(values=values), "phase.toml")
+    reference = tmp_path / "reference.h5"
+    done = _run(mpiexec, 2, config, reference)
+    assert done.returncode == 0, done.stderr
+
+    output = tmp_path / "interrupted.h5"
+    proc = subprocess.Popen(_command(mpiexec, 2, config, output), env=_env(), cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not output.exists():  # the first checkpoint: the scan is under way
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "no checkpoint appeared"
+            time.sleep(0.02)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)  # to mpiexec, as SLURM / long.sbatch do; it forwards
+        stdout, stderr = proc.communicate(timeout=60)
+        elapsed = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 75, stderr
+    assert elapsed < 10, f"took {elapsed:.1f} s to stop"
+    assert "continue with --resume" in stderr
+    partial = io.load(output)
+    assert partial.finished is False
+    done_points = int(partial.checkpoint["n_completed"])
+    print(f"stopped after {done_points} of 10 points, {elapsed:.2f} s after SIGTERM")
+    assert 1 <= done_points < 10
+    assert np.all(partial.checkpoint["completed"][:done_points])
+    assert not np.any(partial.checkpoint["completed"][done_points:])
+    assert np.all(np.isnan(partial.results["paper_born_markov"][done_points:]))
+
+    done = _run(mpiexec, 2, config, output, "--resume")
+    assert done.returncode == 0, done.stderr
+    assert f"resuming with {done_points} of 10 scan points done" in done.stderr
+    resumed, full = io.load(output), io.load(reference)
+    assert resumed.finished is True
+    assert_results_close(full.results, resumed.results, rtol=1e-12)
