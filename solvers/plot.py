@@ -84,7 +84,9 @@ def _title(config: dict) -> str:
         if baths.get("kind") == "quasi_thermal":
             parts.append(f"fast intraband, Γ12 = {baths['Gamma12']:g} t")
             if "mu2" in baths:
-                parts.append(f"μ2 = {baths['mu2']:g} t ({baths.get('reading', 'lab')})")
+                parts.append(f"μ2 = {baths['mu2']:g} t ({baths.get('reading', 'lab')} reading)")
+            else:
+                parts.append(f"μ2 in the {baths.get('reading', 'lab')} reading")
         else:
             parts.append(f"Γ1 = {baths['Gamma1']:g} t, Γ2 = {baths['Gamma2']:g} t")
         parts.append(f"μ = {baths['mu']:g} t")

@@ -1,0 +1,121 @@
+"""keldysh-plot: one non-empty PNG per tiny results file of every task."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keldysh import io
+from solvers import plot
+from solvers.config import Config
+from solvers.tasks import TASKS
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+TINY = {
+    "eta-map": {"task": "eta-map", "model": {}, "scan": {"parameter": "delta", "values": [0.25, 5.0]},
+                "numerics": {"grid_points": 24}},
+    "phase-diagram": {
+        "task": "phase-diagram", "model": {"delta": 5.0},
+        "baths": {"Gamma1": 5e-4, "Gamma2": 5e-4},
+        "scan": {"parameter": "Omega_over_Gamma", "values": [0.5, 5.0, 50.0]},
+        "numerics": {"n_resonance": 16, "n_band": 8, "nu_points": 7, "v_values": [0.0, 1.0]},
+    },
+    "phase-diagram-mu2": {
+        "task": "phase-diagram", "model": {"delta": 0.25},
+        "baths": {"kind": "quasi_thermal", "Gamma12": 1e-3},
+        "scan": {"parameter": "mu2", "values": [0.15, 0.3]},
+        "numerics": {"n_resonance": 16, "n_band": 8, "nu_points": 5, "routes": ["paper", "born_markov"],
+                     "v_values": [0.5]},
+    },
+    "susceptibility": {
+        "task": "susceptibility", "model": {"delta": 5.0}, "drive": {"Omega": 1e-3},
+        "baths": {"Gamma1": 5e-4, "Gamma2": 5e-4},
+        "numerics": {"n_resonance": 16, "n_band": 8, "nu_points": 5, "routes": ["paper", "born_markov"]},
+    },
+    "gap": {
+        "task": "gap", "model": {"delta": 1.0},
+        "baths": {"kind": "quasi_thermal", "Gamma12": 1e-3, "mu2": 0.56},
+        "interaction": {"V": 0.0, "Vprime": 1.0},
+        "numerics": {"n_resonance": 40, "n_band": 20},
+    },
+    "spectral": {
+        "task": "spectral", "model": {"delta": 5.0}, "drive": {"Omega": 5e-3},
+        "baths": {"Gamma1": 5e-4, "Gamma2": 5e-4},
+        "numerics": {"n_cut": 12, "n_omega": 16},
+    },
+}
+
+
+def _write(directory: Path, name: str, raw: dict, finished: bool = True) -> Path:
+    cfg = Config.from_dict(raw)
+    output = TASKS[cfg.task](cfg)
+    path = directory / f"{name}.h5"
+    io.write_results(path, task=cfg.task, config=cfg.resolved(), results=output["results"],
+                     mesh=output.get("mesh"), grids=output.get("grids"), history=output.get("history"),
+                     checkpoint=output.get("checkpoint"), finished=finished)
+    return path
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("results")
+    return {name: _write(directory, name, raw) for name, raw in TINY.items()}
+
+
+def _assert_png(path: Path) -> None:
+    assert path.suffix == ".png" and path.exists()
+    data = path.read_bytes()
+    assert data.startswith(PNG_MAGIC)
+    assert len(data) > 10_000, f"{path} is suspiciously small ({len(data)} bytes)"
+
+
+def test_every_task_has_a_plot():
+    assert set(plot.PLOTTERS) == set(TASKS)
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_plot_writes_a_png(files, name, tmp_path, capsys):
+    status = plot.main([str(files[name]), "--out", str(tmp_path / "figs")])
+    assert status == 0
+    printed = capsys.readouterr()
+    paths = [Path(line) for line in printed.out.splitlines()]
+    assert len(paths) == 1 and printed.err == ""
+    _assert_png(paths[0])
+    assert paths[0].parent == tmp_path / "figs"
+    assert paths[0].name.startswith(name)
+
+
+def test_unfinished_scan_checkpoint_plots(tmp_path):
+    """A checkpoint (NaN rows for the missing points) plots too: a quick look at a long run."""
+    cfg = Config.from_dict(TINY["phase-diagram"])
+    out = TASKS[cfg.task](cfg)
+    results = {k: v.copy() for k, v in out["results"].items()}
+    for value in results.values():
+        value[1:] = np.nan
+    completed = np.array([True, False, False])
+    path = tmp_path / "partial.h5"
+    io.write_results(path, task=cfg.task, config=cfg.resolved(), results=results, grids=out["grids"],
+                     history={**out["history"], "completed": completed},
+                     checkpoint={"completed": completed}, finished=False)
+    (png,) = plot.plot_file(path)
+    _assert_png(png)
+
+
+def test_console_script_prints_only_paths_and_fails_cleanly(files, tmp_path):
+    script = Path(sys.executable).parent / "keldysh-plot"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "solvers.plot"]
+    done = subprocess.run([*command, str(files["eta-map"]), "--out", str(tmp_path)], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stdout.splitlines()
+    _assert_png(Path(line))
+    bogus = tmp_path / "bogus.h5"
+    bogus.write_bytes(b"not hdf5")
+    done = subprocess.run([*command, str(bogus)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("keldysh-plot: error:")
