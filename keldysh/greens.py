@@ -57,7 +57,7 @@ _NB_FAST = dict(cache=True, nogil=True, fastmath=True)
 @nb.njit(**_NB)
 def _nf(x, T):
     if T > 0.0:
-        return 0.5 * (1.0 - np.tanh(0.5 * x / T))
+        return 1.0 / (1.0 + np.exp(min(x / T, 700.0)))  # clamped: no inf, also under fastmath
     if x < 0.0:
         return 1.0
     if x > 0.0:
@@ -125,89 +125,64 @@ _CHAIN = np.array([3, 0, 1, 2])
 
 
 @nb.njit(**_NB_FAST)
-def _tri_inverse(h, gam, x, xc, out):
-    """out = [x - h + iΓ]^{-1} in closed form for a chain-structured h (see ``_CHAIN``),
-    x the real part and xc an extra complex shift of the frequency (0 for real ω).
-
-    Usmani's formulas for the inverse of a tridiagonal matrix: with diagonal a_i,
-    upper b_i, lower c_i, θ_i = a_i θ_{i-1} - b_{i-1} c_{i-1} θ_{i-2} (θ_0 = 1) and
-    φ_i = a_i φ_{i+1} - b_i c_i φ_{i+2} (φ_5 = 1):  T^{-1}_ij = (-1)^{i+j} b_i..b_{j-1}
-    θ_{i-1} φ_{j+1} / θ_4 (i ≤ j), and the mirror with c for i > j.  No pivoting: T
-    = ω - h + iΓ is never singular for Γ > 0 and Im ω ≥ 0."""
-    w = x + xc
-    a1 = w + 1j * gam[3] - h[3, 3]
-    a2 = w + 1j * gam[0] - h[0, 0]
-    a3 = w + 1j * gam[1] - h[1, 1]
-    a4 = w + 1j * gam[2] - h[2, 2]
-    b1 = -h[3, 0]
-    c1 = -h[0, 3]
-    b2 = -h[0, 1]
-    c2 = -h[1, 0]
-    b3 = -h[1, 2]
-    c3 = -h[2, 1]
-    t1 = a1
-    t2 = a2 * t1 - b1 * c1
-    t3 = a3 * t2 - b2 * c2 * t1
-    t4 = a4 * t3 - b3 * c3 * t2
-    f4 = a4
-    f3 = a3 * f4 - b3 * c3
-    f2 = a2 * f3 - b2 * c2 * f4
-    r = 1.0 / t4
-    # diagonal
-    out[3, 3] = f2 * r
-    out[0, 0] = t1 * f3 * r
-    out[1, 1] = t2 * f4 * r
-    out[2, 2] = t3 * r
-    # upper (i < j in chain order)
-    out[3, 0] = -b1 * f3 * r
-    out[3, 1] = b1 * b2 * f4 * r
-    out[3, 2] = -b1 * b2 * b3 * r
-    out[0, 1] = -b2 * t1 * f4 * r
-    out[0, 2] = b2 * b3 * t1 * r
-    out[1, 2] = -b3 * t2 * r
-    # lower (i > j)
-    out[0, 3] = -c1 * f3 * r
-    out[1, 3] = c1 * c2 * f4 * r
-    out[2, 3] = -c1 * c2 * c3 * r
-    out[1, 0] = -c2 * t1 * f4 * r
-    out[2, 0] = c2 * c3 * t1 * r
-    out[2, 1] = -c3 * t2 * r
-
-
-@nb.njit(**_NB_FAST)
 def _rho_batch_chain(h, gamma, m, T, frozen, w, wt, out):
-    """:func:`_rho_batch` with the closed-form chain inverse (same arithmetic otherwise)."""
+    """:func:`_rho_batch` in closed form for chain-structured h (see ``_CHAIN``).
+
+    In chain order (3, 0, 1, 2) T = ω - h + iΓ is tridiagonal with diagonal A_i, upper
+    b_i, lower c_i.  Usmani's formulas: θ_1 = A_1, θ_i = A_i θ_{i-1} - b_{i-1}c_{i-1}θ_{i-2};
+    φ_4 = A_4, φ_i = A_i φ_{i+1} - b_i c_i φ_{i+2};  T^{-1}_ij = (-1)^{i+j} b_i..b_{j-1}
+    θ_{i-1} φ_{j+1} / θ_4 (i ≤ j) and the mirror with c for i > j.  With G_il = N_il/θ_4,
+    rho_ij = Σ_ω wt/2π Σ_l 2Γ_l n_l(ω) N_il conj(N_jl) / |θ_4|²: no complex division, no
+    pivoting (T is never singular for Γ > 0).  Written out for the 16 entries."""
     nk, nw = w.shape
-    g = np.empty((4, 4), np.complex128)
-    s = np.empty(4, np.float64)
-    acc = np.empty((4, 4), np.complex128)
     inv2pi = 1.0 / (2.0 * np.pi)
     for ik in range(nk):
         hk = h[ik]
-        gk = gamma[ik]
-        for i in range(4):
-            for j in range(4):
-                acc[i, j] = 0.0
+        g0, g1, g2, g3 = gamma[ik, 0], gamma[ik, 1], gamma[ik, 2], gamma[ik, 3]
+        d3, d0, d1, d2 = hk[3, 3].real, hk[0, 0].real, hk[1, 1].real, hk[2, 2].real
+        b1 = -hk[3, 0]; c1 = -hk[0, 3]; b2 = -hk[0, 1]; c2 = -hk[1, 0]; b3 = -hk[1, 2]; c3 = -hk[2, 1]
+        p1 = b1 * c1; p2 = b2 * c2; p3 = b3 * c3
+        b12 = b1 * b2; b123 = b12 * b3; b23 = b2 * b3
+        c12 = c1 * c2; c123 = c12 * c3; c23 = c2 * c3
+        fz0, fz1, fz2, fz3 = frozen[ik, 0], frozen[ik, 1], frozen[ik, 2], frozen[ik, 3]
+        m0, m1, m2, m3 = m[ik, 0], m[ik, 1], m[ik, 2], m[ik, 3]
+        T0, T1, T2, T3 = T[ik, 0], T[ik, 1], T[ik, 2], T[ik, 3]
+        a00 = 0j; a01 = 0j; a02 = 0j; a03 = 0j; a11 = 0j; a12 = 0j; a13 = 0j; a22 = 0j; a23 = 0j; a33 = 0j
         for iw in range(nw):
             f = wt[ik, iw]
-            if f == 0.0:
-                continue
             x = w[ik, iw]
-            _tri_inverse(hk, gk, x, 0j, g)
-            for l in range(4):
-                n = frozen[ik, l] if frozen[ik, l] >= 0.0 else _nf(x - m[ik, l], T[ik, l])
-                s[l] = np.sqrt(2.0 * gk[l] * n * f)
-                for i in range(4):
-                    g[i, l] *= s[l]
-            for i in range(4):
-                for j in range(i, 4):
-                    acc[i, j] += (g[i, 0] * np.conj(g[j, 0]) + g[i, 1] * np.conj(g[j, 1])
-                                  + g[i, 2] * np.conj(g[j, 2]) + g[i, 3] * np.conj(g[j, 3]))
-        for i in range(4):
-            out[ik, i, i] = acc[i, i].real * inv2pi
-            for j in range(i + 1, 4):
-                out[ik, i, j] = acc[i, j] * inv2pi
-                out[ik, j, i] = np.conj(acc[i, j]) * inv2pi
+            A1 = complex(x - d3, g3); A2 = complex(x - d0, g0); A3 = complex(x - d1, g1); A4 = complex(x - d2, g2)
+            t1 = A1; t2 = A2 * t1 - p1; t3 = A3 * t2 - p2 * t1; t4 = A4 * t3 - p3 * t2
+            f4 = A4; f3 = A3 * f4 - p3; f2 = A2 * f3 - p2 * f4
+            q = f / (t4.real * t4.real + t4.imag * t4.imag)
+            n0 = fz0 if fz0 >= 0 else _nf(x - m0, T0)
+            n1 = fz1 if fz1 >= 0 else _nf(x - m1, T1)
+            n2 = fz2 if fz2 >= 0 else _nf(x - m2, T2)
+            n3 = fz3 if fz3 >= 0 else _nf(x - m3, T3)
+            q0 = 2 * g0 * n0 * q; q1 = 2 * g1 * n1 * q; q2 = 2 * g2 * n2 * q; q3 = 2 * g3 * n3 * q
+            N00 = t1 * f3; N10 = -c2 * t1 * f4; N20 = c23 * t1; N30 = -b1 * f3
+            N01 = -b2 * t1 * f4; N11 = t2 * f4; N21 = -c3 * t2; N31 = b12 * f4
+            N02 = b23 * t1; N12 = -b3 * t2; N22 = t3; N32 = -b123
+            N03 = -c1 * f3; N13 = c12 * f4; N23 = -c123; N33 = f2
+            M00 = q0 * N00; M10 = q0 * N10; M20 = q0 * N20; M30 = q0 * N30
+            M01 = q1 * N01; M11 = q1 * N11; M21 = q1 * N21; M31 = q1 * N31
+            M02 = q2 * N02; M12 = q2 * N12; M22 = q2 * N22; M32 = q2 * N32
+            M03 = q3 * N03; M13 = q3 * N13; M23 = q3 * N23; M33 = q3 * N33
+            a00 += M00 * np.conj(N00) + M01 * np.conj(N01) + M02 * np.conj(N02) + M03 * np.conj(N03)
+            a11 += M10 * np.conj(N10) + M11 * np.conj(N11) + M12 * np.conj(N12) + M13 * np.conj(N13)
+            a22 += M20 * np.conj(N20) + M21 * np.conj(N21) + M22 * np.conj(N22) + M23 * np.conj(N23)
+            a33 += M30 * np.conj(N30) + M31 * np.conj(N31) + M32 * np.conj(N32) + M33 * np.conj(N33)
+            a01 += M00 * np.conj(N10) + M01 * np.conj(N11) + M02 * np.conj(N12) + M03 * np.conj(N13)
+            a02 += M00 * np.conj(N20) + M01 * np.conj(N21) + M02 * np.conj(N22) + M03 * np.conj(N23)
+            a03 += M00 * np.conj(N30) + M01 * np.conj(N31) + M02 * np.conj(N32) + M03 * np.conj(N33)
+            a12 += M10 * np.conj(N20) + M11 * np.conj(N21) + M12 * np.conj(N22) + M13 * np.conj(N23)
+            a13 += M10 * np.conj(N30) + M11 * np.conj(N31) + M12 * np.conj(N32) + M13 * np.conj(N33)
+            a23 += M20 * np.conj(N30) + M21 * np.conj(N31) + M22 * np.conj(N32) + M23 * np.conj(N33)
+        out[ik, 0, 0] = a00.real * inv2pi; out[ik, 1, 1] = a11.real * inv2pi; out[ik, 2, 2] = a22.real * inv2pi; out[ik, 3, 3] = a33.real * inv2pi
+        out[ik, 0, 1] = a01 * inv2pi; out[ik, 0, 2] = a02 * inv2pi; out[ik, 0, 3] = a03 * inv2pi
+        out[ik, 1, 2] = a12 * inv2pi; out[ik, 1, 3] = a13 * inv2pi; out[ik, 2, 3] = a23 * inv2pi
+        out[ik, 1, 0] = np.conj(out[ik, 0, 1]); out[ik, 2, 0] = np.conj(out[ik, 0, 2]); out[ik, 3, 0] = np.conj(out[ik, 0, 3])
+        out[ik, 2, 1] = np.conj(out[ik, 1, 2]); out[ik, 3, 1] = np.conj(out[ik, 1, 3]); out[ik, 3, 2] = np.conj(out[ik, 2, 3])
 
 
 def _is_chain(h) -> bool:
