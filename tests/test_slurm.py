@@ -3,10 +3,11 @@
 The cluster tests are marked `slurm` and skip, with the reason, where a cluster cannot be
 started (not root, SLURM not installed: .ci/run installs Debian's packages when it can).
 
-Until the CLI exists, the batch scripts run against a stub `mpiexec` (a fake venv put in
-front of PATH through KELDYSH_VENV) that records its arguments and imitates the solver's
-file protocol: this checks the scripts' own logic (arguments, overrides, environment, and
-the signal -> checkpoint -> requeue -> resume cycle of long.sbatch).
+The batch scripts run twice: against a stub `mpiexec` (a fake venv put in front of PATH
+through KELDYSH_VENV) that records its arguments and imitates the solver's file protocol,
+which checks the scripts' own logic (arguments, overrides, environment, and the signal ->
+checkpoint -> requeue -> resume cycle of long.sbatch); and with the real solver on a tiny
+config (KELDYSH_VENV = the test venv), whose HDF5 outputs are compared with a serial run.
 """
 from __future__ import annotations
 
@@ -256,7 +257,129 @@ def test_long_sbatch_checkpoints_requeues_and_resumes(cluster, stub_venv):
 
 
 # ------------------------------------------------------------------------------------------
-# REAL SOLVER RUNS THROUGH slurm/*.sbatch: to be added here once solvers.cli and
-# runs/quickstart.toml exist (submit with KELDYSH_VENV pointing at the test venv and
-# check the results file with keldysh.io.load; compare with a serial run).
-# ------------------------------------------------------------------------------------------
+# the real solver through slurm/*.sbatch: a tiny config, the test venv, HDF5 outputs checked
+
+VENV = Path(sys.executable).parent.parent  # the venv running the tests (its bin/activate)
+
+TINY_SCAN = """\
+task = "phase-diagram"
+[model]
+delta = 1.0
+[baths]
+Gamma1 = 5e-3
+Gamma2 = 5e-3
+[scan]
+parameter = "Omega_over_Gamma"
+values = {values}
+[numerics]
+mesh = "monkhorst-pack"
+nk = 10
+routes = ["paper", "born_markov"]
+nu_points = 7
+v_values = [0.0, 1.0]
+"""
+
+
+def _real_env(tmp_path, values="[0.5, 5.0, 50.0]", **extra) -> tuple[Path, dict]:
+    """A submit directory and the environment for the real scripts (KELDYSH_VENV = test venv)."""
+    if not (VENV / "bin" / "activate").exists():
+        pytest.skip(f"{VENV} is not a venv with bin/activate")
+    submit = tmp_path / "submit"
+    submit.mkdir()
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY_SCAN.format(values=values))
+    env = {"KELDYSH_VENV": str(VENV), "CONFIG": str(config), **extra}
+    return submit, env
+
+
+def _serial_results(config: Path, **overrides) -> dict:
+    """The same config run in this process, serially (the reference)."""
+    from solvers.config import load_config
+    from solvers.tasks import TASKS
+
+    cfg = load_config(config, [f"{k}={v}" for k, v in overrides.items()])
+    return TASKS[cfg.task](cfg)["results"]
+
+
+def _assert_results_equal(reference: dict, results: dict, rtol: float = 1e-12) -> None:
+    import numpy as np
+
+    for key, value in reference.items():
+        if key.startswith("n_chi_evaluations_"):  # bookkeeping, may differ in the last bit
+            continue
+        x, y = np.asarray(value), np.asarray(results[key])
+        assert x.shape == y.shape, key
+        assert np.array_equal(np.isnan(x), np.isnan(y)), key
+        ok = ~np.isnan(x)
+        np.testing.assert_allclose(y[ok], x[ok], rtol=rtol, atol=0, err_msg=key)
+
+
+@pytest.mark.slurm
+@pytest.mark.mpi
+def test_single_sbatch_runs_the_solver(cluster, tmp_path):
+    from keldysh import io
+
+    submit, env = _real_env(tmp_path, OUTPUT="out/single.h5")
+    done = cluster.sbatch_wait(SCRIPTS["single"], env=env, cwd=submit, timeout=240)
+    assert done.returncode == 0, done.stderr + _job_output(submit)
+    data = io.load(submit / "out" / "single.h5")
+    assert data.finished is True
+    assert data.attrs["n_ranks"] == 2
+    assert data.config["output"]["path"] == "out/single.h5"
+    _assert_results_equal(_serial_results(Path(env["CONFIG"])), data.results)
+
+
+@pytest.mark.slurm
+@pytest.mark.mpi
+def test_array_sbatch_runs_one_value_per_task(cluster, tmp_path):
+    from keldysh import io
+
+    submit, env = _real_env(tmp_path, KEY="model.delta", VALUES="0.8 1 1.2")
+    done = cluster.sbatch_wait(SCRIPTS["array"], env=env, cwd=submit, timeout=300)
+    assert done.returncode == 0, done.stderr + _job_output(submit)
+    for i, delta in enumerate((0.8, 1.0, 1.2)):
+        data = io.load(submit / "out" / "array" / f"task{i}.h5")
+        assert data.finished is True and data.attrs["n_ranks"] == 2
+        assert data.config["model"]["delta"] == delta
+        assert data.config["drive"]["omega0"] == pytest.approx(delta + 0.1)  # default follows delta
+        assert data.attrs["argv"][-5:-3] == ["-o", f"model.delta={['0.8', '1', '1.2'][i]}"]
+    _assert_results_equal(_serial_results(Path(env["CONFIG"]), **{"model.delta": 1.2}),
+                          io.load(submit / "out" / "array" / "task2.h5").results)
+
+
+@pytest.mark.slurm
+@pytest.mark.mpi
+@pytest.mark.slow  # ~40 s (the requeue waits for cred_expire); the stub test above is the fast check
+def test_long_sbatch_real_solver_checkpoints_requeues_and_resumes(cluster, tmp_path):
+    """SIGTERM to the batch shell mid-scan: the solver checkpoints and exits 75, the job
+    requeues itself, the restart resumes from the checkpoint and the final file equals an
+    uninterrupted (serial) run."""
+    import numpy as np
+
+    from keldysh import io
+
+    values = "[" + ", ".join(f"{v:.6g}" for v in np.geomspace(0.3, 300.0, 16)) + "]"
+    submit, env = _real_env(tmp_path, values=values, OUTPUT="out/long.h5")
+    output = submit / "out" / "long.h5"
+    job_id = cluster.run(
+        "sbatch", "--parsable", str(SCRIPTS["long"]), env=env, cwd=submit
+    ).stdout.strip().split(";")[0]
+    debug = lambda: _job_output(submit) + "\n" + cluster.log_tail(10)  # noqa: E731
+    _wait_for(output.exists, 120, "the first checkpoint", debug)
+    cluster.run("scancel", "--batch", "--signal=TERM", job_id)
+    _wait_for(lambda: _job_field(cluster, job_id, "Restarts") == "1", 90, "the requeue", debug)
+    _wait_for(
+        lambda: _job_field(cluster, job_id, "JobState") == "COMPLETED", 180,
+        "the resumed job to complete", debug,
+    )
+    assert _job_field(cluster, job_id, "ExitCode") == "0:0", debug()
+    log = (submit / f"slurm-keldysh-long-{job_id}.out").read_text()
+    assert "solver exited with status 75 after SIGTERM" in log, log
+    assert "resuming from out/long.h5 (restart 1)" in log, log
+    resumed = [line for line in log.splitlines() if "phase-diagram: resuming with" in line]
+    assert len(resumed) == 1, log
+    n_done = int(resumed[0].split("resuming with ")[1].split()[0])
+    assert 1 <= n_done < 16, resumed[0]
+    data = io.load(output)
+    assert data.finished is True and data.attrs["n_ranks"] == 2
+    _assert_results_equal(_serial_results(Path(env["CONFIG"])), data.results)
