@@ -480,7 +480,7 @@ class NumericsParams:
     route: str = "born_markov"
     tol: float = 1e-10
     max_nfev: int = 400
-    grid_points: int = 201
+    grid_points: int = 200
     n_cut: int = 101
     n_omega: int = 201
     omega_halfwidth: float | None = None
