@@ -17,19 +17,45 @@ from __future__ import annotations
 
 import numpy as np
 
+from keldysh.frequency import FrequencyGrid
 from keldysh.nambu import DrivenSystem
 from solvers import born_markov
 from solvers.criteria import full_critical_couplings, paper_critical_couplings
 from solvers.susceptibility import pair_susceptibility
 
-__all__ = ["default_nu_grid", "phase_point", "closed_forms_available"]
+__all__ = ["default_nu_grid", "shell_mesh", "phase_point", "closed_forms_available"]
 
 
-def default_nu_grid(system: DrivenSystem, n: int = 41, span: float = 8.0) -> np.ndarray:
-    """Real frequencies around the pair energy E = -2μ, ± span (Γ1 + Γ2 + 2Ω + 2T)."""
+def default_nu_grid(system: DrivenSystem, n_per_panel: int = 8, span: float = 8.0) -> np.ndarray:
+    """Real frequencies where chi(ν) has structure: the pair energy E = -2μ and the Rabi
+    sidebands E ± Ω, E ± 2Ω, each a feature of width Γ = Γ1 + Γ2 (+ T), resolved by the
+    sinh-mapped panels of :meth:`keldysh.frequency.FrequencyGrid.adapted`, clipped to
+    |ν - E| ≤ span (Γ + 2Ω + 2T)."""
     g = system.baths.gamma
-    width = float(g[0].sum() + 2 * system.Omega + 2 * np.max(system.baths.temperature))
-    return -2 * system.mu + span * width * np.linspace(-1, 1, n)
+    T = float(np.max(system.baths.temperature))
+    G = float(g[0].sum()) + T
+    E = -2 * system.mu
+    Om = system.Omega
+    centres = E + np.array([0.0, -Om, Om, -2 * Om, 2 * Om]) if Om > 0 else np.array([E])
+    grid = FrequencyGrid.adapted(centres - 1j * G, [], 0.0, n_per_panel).points
+    half = span * (G + 2 * Om + 2 * T)
+    return grid[np.abs(grid - E) <= half]
+
+
+def shell_mesh(system: DrivenSystem, span: float = 8.0, resolution_over_gamma: float = 0.5,
+               order: int = 4):
+    """Energy mesh for phase-diagram points (valley pattern): the resonance shell resolved
+    uniformly at ``resolution_over_gamma`` x Γ over the detunings that the default ν grid
+    probes (|ν - E| ≤ span (Γ + 2Ω + 2T) ↔ |e - ω0/2| ≤ that / 2, plus margin).
+
+    The full criterion needs it: chi(ν) at real ν is a sum of per-sample Lorentzians of width
+    ~Γ, which a mesh coarser than Γ turns into a comb with spurious real-axis crossings."""
+    from keldysh.kmesh import EnergyMesh
+
+    G = float(system.baths.gamma[0].sum())
+    T = float(np.max(system.baths.temperature))
+    half = 0.5 * span * (G + 2 * system.Omega + 2 * T) + 10 * G
+    return EnergyMesh.shell(system.model, system.omega0, resolution_over_gamma * G, half, order)
 
 
 def closed_forms_available(system: DrivenSystem) -> bool:
@@ -71,7 +97,7 @@ def phase_point(system: DrivenSystem, mesh, v_values, *, routes=("paper", "born_
             out[f"paper_{name}"] = np.array([_pad(paper_critical_couplings(F, Fm, v).V_c)
                                              for v in v_values])
     nu_grid = default_nu_grid(system) if nu_grid is None else np.asarray(nu_grid, dtype=float)
-    width = float(nu_grid[-1] - nu_grid[0]) / max(nu_grid.size - 1, 1)
+    width = float(np.min(np.diff(nu_grid)))
     reference = {}  # Born-Markov crossings, used to bracket the costlier routes
     order = sorted(routes, key=lambda r: r != "born_markov")
     for route in order:
