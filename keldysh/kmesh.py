@@ -317,46 +317,6 @@ class RefinedKMesh(_Sharded):
         return _valley_triangle(model)
 
     @classmethod
-    def shell(cls, model: HoneycombModel, omega0: float, resolution: float, half_window: float,
-              order: int = 4, n_band: int = 120) -> "EnergyMesh":
-        """Uniformly resolved resonance shell: composite Gauss-Legendre panels of length
-        ``resolution`` (``order`` points each) over e ∈ ω0/2 ± ``half_window`` (clipped to
-        the band), tanh-sinh panels (``n_band`` points) on the rest of the band.
-
-        Use it where every sample's own Lorentzian (width ~Γ in the pair frequency) must
-        blend into a continuum, i.e. for chi(ν) at real ν away from the pair energy:
-        ``resolution`` ≲ Γ/2 and ``half_window`` the range of detunings that the ν window
-        probes."""
-        if resolution <= 0 or half_window <= 0:
-            raise ValueError(f"resolution, half_window: must be > 0, got {resolution}, {half_window}")
-        lo, top = model.band_edges()
-        vh = np.sqrt(model.delta**2 / 4 + model.t**2)
-        a, b = max(lo, omega0 / 2 - half_window), min(top, omega0 / 2 + half_window)
-        xs, ws = [], []
-        if b > a:
-            n_pan = int(np.ceil((b - a) / resolution))
-            edges = np.linspace(a, b, n_pan + 1)
-            # keep the van Hove energy on a panel edge (integrable log singularity)
-            if a < vh < b:
-                edges = np.unique(np.concatenate([edges, [vh]]))
-            xg, wg = np.polynomial.legendre.leggauss(order)
-            L, R = edges[:-1, None], edges[1:, None]
-            xs.append((0.5 * (R - L) * xg + 0.5 * (R + L)).ravel())
-            ws.append((0.5 * (R - L) * wg).ravel())
-        cuts = sorted({lo, top, *[x for x in (vh, a, b) if lo < x < top]})
-        for c0, c1 in zip(cuts[:-1], cuts[1:]):
-            if b > a and c0 >= a and c1 <= b:
-                continue
-            x, w = _tanh_sinh(c0, c1, n_band)
-            xs.append(x)
-            ws.append(w)
-        e = np.concatenate(xs)
-        order_ = np.argsort(e)
-        e = e[order_]
-        wt = np.concatenate(ws)[order_] * model.dos(e)
-        return cls(e, wt, "exact-dos-shell")
-
-    @classmethod
     def resonant(cls, model: HoneycombModel, omega0: float, width: float,
                  n_angle: int = 4, n_radial: int = 10, n_angle_outer: int = 12,
                  n_outer: int = 8) -> "RefinedKMesh":
