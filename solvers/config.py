@@ -57,7 +57,8 @@ in and only the keys the run uses: this is what goes into every output file, and
 Overrides (``keldysh-run CONFIG -o key.sub=value``) are parsed as TOML literals (``-o
 numerics.routes='["paper"]'``), falling back to a plain string (``-o task=gap``).  Setting
 ``scan.values`` by an override drops ``start/stop/num/log`` of the file's [scan] table and
-vice versa, so a sweep can be replaced from the command line.
+vice versa, so a sweep can be replaced from the command line; likewise ``-o numerics.mesh=...``
+drops the file's keys that only the other meshes read.
 """
 from __future__ import annotations
 
@@ -104,13 +105,14 @@ __all__ = [
     "resolution_warnings",
     "check_resolution",
     "resonance_on_cut",
+    "default_mesh",
 ]
 
 log = logging.getLogger(__name__)
 
 TASKS = ("eta-map", "susceptibility", "phase-diagram", "gap", "spectral")
 CRITERIA = ("paper", "full")
-MESHES = ("exact-dos", "monkhorst-pack")
+MESHES = ("exact-dos", "exact-dos-shell", "monkhorst-pack")
 PATTERNS = ("valley", "dichroic")
 BATH_KINDS = ("paper", "quasi_thermal")
 SCAN_PARAMETERS = ("Omega_over_Gamma", "Omega", "mu2", "delta")
@@ -445,15 +447,22 @@ class NumericsParams:
     """Numerical parameters; each task reads only some of them (``USED_BY``).
 
     k-sums (susceptibility, phase-diagram, gap):
-        ``mesh`` "exact-dos" (energy quadrature with the exact DOS, valley pattern only; the
-        default for it) or "monkhorst-pack" (uniform ``nk`` x ``nk`` mesh of the zone, nk even,
-        restricted to K+; required for the dichroic pattern).  ``n_resonance`` Gauss points
-        on the resonance panel and ``n_band`` tanh-sinh points per band panel of the
-        exact-DOS mesh.
+        ``mesh`` "exact-dos" (energy quadrature with the exact DOS, valley pattern only),
+        "exact-dos-shell" (the same with the resonance shell resolved uniformly,
+        :func:`solvers.scan.shell_mesh`: what the full criterion needs at real ν away from
+        the pair energy; susceptibility and phase-diagram only) or
+        "monkhorst-pack" (uniform ``nk`` x ``nk`` mesh of the zone, nk even, restricted to K+;
+        required for the dichroic pattern).  ``n_resonance`` Gauss points on the resonance
+        panel and ``n_band`` tanh-sinh points per band panel of the exact-DOS mesh;
+        ``shell_resolution`` (panel length in units of Γ = Γ1 + Γ2, or Γ12) and
+        ``shell_order`` (Gauss points per panel) of the shell mesh, whose window is set by
+        ``nu_span``.  Default: :func:`default_mesh`.
     susceptibility, phase-diagram:
         ``routes`` (paper, born_markov, keldysh, poles), ``n_per_panel`` (frequency points per
-        panel of the Keldysh quadrature), ``nu_points`` and ``nu_span``: the real-frequency
-        grid -2μ ± nu_span (Γ1 + Γ2 + 2Ω + 2T) of the full criterion and of chi(ν).
+        panel of the Keldysh quadrature), ``nu_per_panel`` and ``nu_span``: the real-frequency
+        grid of the full criterion and of chi(ν) (:func:`solvers.scan.default_nu_grid`:
+        adapted panels at the pair energy -2μ and the Rabi sidebands, ``nu_per_panel`` points
+        each, clipped to -2μ ± nu_span (Γ1 + Γ2 + 2Ω + 2T)).
     phase-diagram:
         ``criteria`` (paper, full) and ``v_values``: the |V'| at which V_c is computed.
     gap:
@@ -471,11 +480,13 @@ class NumericsParams:
     nk: int | None = None
     n_resonance: int = 200
     n_band: int = 60
+    shell_resolution: float = 0.5
+    shell_order: int = 4
     n_per_panel: int = 32
     routes: tuple[str, ...] = ("paper", "born_markov")
     criteria: tuple[str, ...] = ("paper", "full")
     v_values: tuple[float, ...] = (0.0, 0.5, 1.0)
-    nu_points: int = 41
+    nu_per_panel: int = 8
     nu_span: float = 8.0
     route: str = "born_markov"
     tol: float = 1e-10
@@ -492,11 +503,13 @@ class NumericsParams:
         "nk": _MESH_TASKS,
         "n_resonance": _MESH_TASKS,
         "n_band": _MESH_TASKS,
+        "shell_resolution": _MESH_TASKS,
+        "shell_order": _MESH_TASKS,
         "n_per_panel": ("susceptibility", "phase-diagram"),
         "routes": ("susceptibility", "phase-diagram"),
         "criteria": ("phase-diagram",),
         "v_values": ("phase-diagram",),
-        "nu_points": ("susceptibility", "phase-diagram"),
+        "nu_per_panel": ("susceptibility", "phase-diagram"),
         "nu_span": ("susceptibility", "phase-diagram"),
         "route": ("gap",),
         "tol": ("gap",),
@@ -508,20 +521,23 @@ class NumericsParams:
         "cut_halfwidth": ("spectral",),
     }
     #: keys read only with one kind of mesh
-    MESH_ONLY = {"nk": "monkhorst-pack", "n_resonance": "exact-dos", "n_band": "exact-dos"}
+    MESH_ONLY = {"nk": "monkhorst-pack", "n_resonance": "exact-dos", "n_band": "exact-dos",
+                 "shell_resolution": "exact-dos-shell", "shell_order": "exact-dos-shell"}
 
     def __post_init__(self):
         if self.mesh is not None:
             _set(self, "mesh", _string("numerics.mesh", self.mesh, MESHES))
         if self.nk is not None:
             _set(self, "nk", _integer("numerics.nk", self.nk, ge=2, even=True))
-        for name, low in (("n_resonance", 4), ("n_band", 4), ("n_per_panel", 4), ("nu_points", 3),
+        for name, low in (("n_resonance", 4), ("n_band", 4), ("shell_order", 1), ("n_per_panel", 4),
+                          ("nu_per_panel", 2),
                           ("max_nfev", 1), ("grid_points", 2), ("n_cut", 2), ("n_omega", 2)):
             _set(self, name, _integer(f"numerics.{name}", getattr(self, name), ge=low))
         _set(self, "routes", _choice_list("numerics.routes", self.routes, ROUTES))
         _set(self, "criteria", _choice_list("numerics.criteria", self.criteria, CRITERIA))
         _set(self, "v_values", _number_list("numerics.v_values", self.v_values, ge=0))
         _set(self, "nu_span", _number("numerics.nu_span", self.nu_span, gt=0))
+        _set(self, "shell_resolution", _number("numerics.shell_resolution", self.shell_resolution, gt=0))
         _set(self, "route", _string("numerics.route", self.route, GAP_ROUTES))
         _set(self, "tol", _number("numerics.tol", self.tol, gt=0, lt=1))
         for name in ("omega_halfwidth", "cut_halfwidth"):
@@ -667,10 +683,13 @@ class Config:
         num = self.numerics
         if task in _MESH_TASKS:
             pattern = self.drive.pattern if self.drive is not None else "valley"
-            mesh = num.mesh or ("exact-dos" if pattern == "valley" else "monkhorst-pack")
-            if mesh == "exact-dos" and pattern != "valley":
-                raise ConfigError("numerics.mesh", f"'exact-dos' serves only drive.pattern = 'valley' "
+            mesh = num.mesh or default_mesh(task, pattern)
+            if mesh != "monkhorst-pack" and pattern != "valley":
+                raise ConfigError("numerics.mesh", f"{mesh!r} serves only drive.pattern = 'valley' "
                                   f"(got pattern {pattern!r}); use 'monkhorst-pack'")
+            if mesh == "exact-dos-shell" and task == "gap":
+                raise ConfigError("numerics.mesh", "'exact-dos-shell' resolves the shell that a ν scan "
+                                  "probes: for tasks susceptibility and phase-diagram only (got task 'gap')")
             if mesh == "monkhorst-pack" and num.nk is None:
                 raise ConfigError("numerics.nk", "required for numerics.mesh = 'monkhorst-pack' "
                                   "(an even integer >= 2)")
@@ -810,12 +829,23 @@ def _check_keys(where: str, table: Mapping[str, Any], allowed: Iterable[str]) ->
             raise ConfigError(dotted, f"unknown key (allowed: {', '.join(allowed)}{extra})")
 
 
+def default_mesh(task: str, pattern: str) -> str:
+    """The k-sum mesh when numerics.mesh is not given: the Monkhorst-Pack mesh for the
+    dichroic drive (its k-sum is genuinely 2D); for the valley drive the exact-DOS energy
+    quadrature, with the resonance shell resolved uniformly for the tasks that evaluate
+    chi(ν) at real ν (a coarser shell turns chi(ν) into a comb of per-sample Lorentzians
+    with spurious real-axis crossings of the full criterion)."""
+    if pattern != "valley":
+        return "monkhorst-pack"
+    return "exact-dos-shell" if task in ("susceptibility", "phase-diagram") else "exact-dos"
+
+
 def _check_numerics_keys(task: str, table: Mapping[str, Any], pattern: str) -> None:
     for key in table:
         users = NumericsParams.USED_BY[key]
         if task not in users:
             raise ConfigError(f"numerics.{key}", f"not used by task {task!r} (only by {', '.join(users)})")
-    mesh = table.get("mesh", "exact-dos" if pattern == "valley" else "monkhorst-pack")
+    mesh = table.get("mesh", default_mesh(task, pattern))
     if task in _MESH_TASKS and isinstance(mesh, str):
         for key, only in NumericsParams.MESH_ONLY.items():
             if key in table and mesh != only:
@@ -850,9 +880,16 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[tuple[str, Any]]
     """A deep copy of ``raw`` with the (dotted key, value) overrides applied in order.
 
     Tables are created as needed.  Overriding ``scan.values`` drops the file's
-    ``scan.start/stop/num/log`` and overriding one of those drops the file's ``scan.values``."""
+    ``scan.start/stop/num/log`` and overriding one of those drops the file's ``scan.values``;
+    overriding ``numerics.mesh`` drops the file's keys of the other meshes (e.g. ``nk``)."""
     out = json.loads(json.dumps(raw))  # TOML documents are JSON-representable (no dates here)
     keys = [k for k, _ in overrides]
+    numerics = out.get("numerics")
+    new_mesh = dict(overrides).get("numerics.mesh")
+    if isinstance(numerics, dict) and isinstance(new_mesh, str):
+        for name, only in NumericsParams.MESH_ONLY.items():
+            if only != new_mesh and f"numerics.{name}" not in keys:
+                numerics.pop(name, None)
     scan = out.get("scan")
     if isinstance(scan, dict):
         if "scan.values" in keys:

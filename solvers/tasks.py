@@ -54,7 +54,7 @@ from solvers.config import Config, resonance_on_cut
 from solvers.fast_intraband import polarisation, quasi_thermal_system
 from solvers.gap import solve_gap
 from solvers.parallel import allreduce_sum, rank_of, size_of
-from solvers.scan import closed_forms_available, default_nu_grid, phase_point
+from solvers.scan import closed_forms_available, default_nu_grid, phase_point, shell_mesh
 from solvers.susceptibility import pair_susceptibility
 
 __all__ = [
@@ -192,10 +192,13 @@ def _inject_fault(rank: int) -> None:
 
 
 def build_mesh(cfg: Config, system: DrivenSystem, comm=None):
-    """The k-sum mesh of the config: Monkhorst-Pack (numerics.nk) or exact-DOS energies."""
+    """The k-sum mesh of the config: Monkhorst-Pack (numerics.nk), exact-DOS energies with a
+    tangent-mapped resonance panel, or the uniformly resolved shell (:func:`solvers.scan.shell_mesh`)."""
     num = cfg.numerics
     if num.mesh == "monkhorst-pack":
         mesh = KMesh.driven_half(system.model, num.nk)
+    elif num.mesh == "exact-dos-shell":
+        mesh = shell_mesh(system, num.nu_span, num.shell_resolution, num.shell_order)
     else:
         centre, width = mesh_resonance(cfg, system)
         mesh = EnergyMesh.resonant(system.model, centre, width, num.n_resonance, num.n_band)
@@ -213,6 +216,10 @@ def _mesh_section(cfg: Config, meshes: list, centres=None, widths=None) -> dict:
         mesh = meshes[0]
         out.update(nk=num.nk, n_cells=int(mesh.n_cells), points=np.asarray(mesh.points),
                    weights=np.asarray(mesh.weights))
+    elif num.mesh == "exact-dos-shell":
+        out.update(shell_resolution=num.shell_resolution, shell_order=num.shell_order)
+        if len(meshes) == 1:
+            out.update(energies=np.asarray(meshes[0].energies), weights=np.asarray(meshes[0].weights))
     else:
         out.update(n_resonance=num.n_resonance, n_band=num.n_band,
                    resonance_omega0=np.asarray(centres, dtype=float),
@@ -289,15 +296,16 @@ def _closed_forms(system: DrivenSystem) -> dict:
 
 
 def run_susceptibility(cfg: Config, comm=None, progress: Progress | None = None, hooks=None) -> dict:
-    """chi_±(z) of every route at z = 0 and at z = ν on the real grid
-    ν = -2μ ± nu_span (Γ1 + Γ2 + 2Ω + 2T) (``numerics.nu_points``; not for the "paper" route,
-    which is defined at ν = 0 only).  Also the closed forms Eqs. (14), (15), (17) when they
+    """chi_±(z) of every route at z = 0 and at z = ν on the real grid of
+    :func:`solvers.scan.default_nu_grid` (panels at -2μ and the Rabi sidebands,
+    ``numerics.nu_per_panel`` points each, within -2μ ± nu_span (Γ1 + Γ2 + 2Ω + 2T); not for
+    the "paper" route, which is defined at ν = 0 only).  Also the closed forms Eqs. (14), (15), (17) when they
     apply (valley drive, paper baths, T = 0)."""
     progress = progress or Progress()
     num = cfg.numerics
     system = build_system(cfg)
     mesh = build_mesh(cfg, system, comm)
-    nu = default_nu_grid(system, num.nu_points, num.nu_span)
+    nu = default_nu_grid(system, num.nu_per_panel, num.nu_span)
     progress.start(sum(1 + (nu.size if r != "paper" else 0) for r in num.routes), 0, "chi")
     results: dict[str, Any] = {}
     history: dict[str, Any] = {}
@@ -322,7 +330,7 @@ def run_susceptibility(cfg: Config, comm=None, progress: Progress | None = None,
                  chi0.chi_plus.real, chi0.chi_plus.imag, history[route]["seconds"])
     results.update(_closed_forms(system))
     results["pair_energy"] = float(-2 * system.mu)
-    centre, width = mesh_resonance(cfg, system) if cfg.numerics.mesh == "exact-dos" else (None, None)
+    centre, width = mesh_resonance(cfg, system) if num.mesh == "exact-dos" else (None, None)
     return {"results": results, "mesh": _mesh_section(cfg, [mesh], [centre], [width]),
             "grids": {"nu": nu}, "history": history}
 
@@ -338,6 +346,27 @@ def _store(results: dict, index: int, n: int, point: dict) -> None:
             dtype = complex if np.iscomplexobj(arr) else float
             results[key] = np.full((n,) + arr.shape, np.nan, dtype=dtype)
         results[key][index] = arr
+
+
+def _order_degenerate_branches(point: dict, rtol: float = 1e-9) -> None:
+    """Make the order of full-criterion branches independent of rounding, in place.
+
+    :func:`solvers.criteria.full_critical_couplings` sorts the crossings by V_c; when two
+    crossings have the same V_c (a degenerate pair at ±ν around the pair energy, V_c equal
+    to the last bits) their order follows rounding, i.e. the number of MPI ranks.  Such ties
+    (|ΔV_c| <= rtol |V_c|) are ordered by ν instead."""
+    for key in [k for k in point if k.startswith("full_")]:
+        nu_key = "nu_" + key[len("full_"):]
+        if nu_key not in point:
+            continue
+        vc, nu = np.array(point[key], dtype=float), np.array(point[nu_key], dtype=float)
+        if vc.ndim != 2 or vc.shape[-1] != 2 or nu.shape != vc.shape:
+            continue
+        tie = np.abs(vc[:, 0] - vc[:, 1]) <= rtol * np.maximum(np.abs(vc[:, 0]), np.abs(vc[:, 1]))
+        swap = tie & (nu[:, 0] > nu[:, 1])
+        vc[swap] = vc[swap][:, ::-1]
+        nu[swap] = nu[swap][:, ::-1]
+        point[key], point[nu_key] = vc, nu
 
 
 def scan_resume_state(loaded, cfg: Config) -> dict:
@@ -375,7 +404,9 @@ def run_phase_diagram(cfg: Config, comm=None, progress: Progress | None = None,
     At each scan value: build the system (paper baths with Ω from the scan, or the
     fast-intraband system at μ2) and its mesh, and call :func:`solvers.scan.phase_point`
     with numerics.routes, numerics.criteria, the |V'| values numerics.v_values and the ν
-    grid of numerics.nu_points.  Its arrays are stacked along a new first axis (n_scan):
+    grid of :func:`solvers.scan.default_nu_grid` (numerics.nu_per_panel, numerics.nu_span;
+    stored NaN-padded as ``grids/nu``, (n_scan, max length)).  Its arrays are stacked along a
+    new first axis (n_scan):
     ``paper_eq14``, ``paper_eq17``, ``paper_<route>``, ``full_<route>``, ``nu_<route>`` have
     shape (n_scan, n_v, 2) (both branches, NaN where none), ``chi_plus_<route>`` (n_scan,).
     Also ``Omega`` (n_scan,) and, for μ2 scans, the K+ polarisation ``polarisation`` (n_scan,).
@@ -395,7 +426,12 @@ def run_phase_diagram(cfg: Config, comm=None, progress: Progress | None = None,
     n_samples = np.full(n, -1, dtype=np.int64)
     centres = np.full(n, np.nan)
     widths = np.full(n, np.nan)
-    nu_grids = np.full((n, num.nu_points), np.nan)
+    # the ν grid of every point (its length depends on Ω: sideband panels), NaN-padded
+    point_grids = [default_nu_grid(build_system(cfg, float(v)), num.nu_per_panel, num.nu_span)
+                   for v in values]
+    nu_grids = np.full((n, max(g.size for g in point_grids)), np.nan)
+    for i, g in enumerate(point_grids):
+        nu_grids[i, : g.size] = g
     if hooks.resume is not None:
         state = hooks.resume
         completed = state["completed"].copy()
@@ -408,9 +444,6 @@ def run_phase_diagram(cfg: Config, comm=None, progress: Progress | None = None,
                           ("resonance_width", widths)):
             if name in old_mesh and np.shape(old_mesh[name]) == (n,):
                 arr[:] = old_mesh[name]
-        old_nu = state.get("grids", {}).get("nu")
-        if old_nu is not None and np.shape(old_nu) == nu_grids.shape:
-            nu_grids[:] = old_nu
         log.info("phase-diagram: resuming with %d of %d scan points done", completed.sum(), n)
 
     static_mesh = None
@@ -424,6 +457,8 @@ def run_phase_diagram(cfg: Config, comm=None, progress: Progress | None = None,
         if static_mesh is not None:
             mesh_info.update(nk=num.nk, n_cells=int(static_mesh.n_cells),
                              points=np.asarray(static_mesh.points), weights=np.asarray(static_mesh.weights))
+        elif num.mesh == "exact-dos-shell":
+            mesh_info.update(shell_resolution=num.shell_resolution, shell_order=num.shell_order)
         else:
             mesh_info.update(n_resonance=num.n_resonance, n_band=num.n_band,
                              resonance_omega0=centres.copy(), resonance_width=widths.copy())
@@ -447,18 +482,18 @@ def run_phase_diagram(cfg: Config, comm=None, progress: Progress | None = None,
         t0 = time.perf_counter()
         system = build_system(cfg, value)
         mesh = static_mesh if static_mesh is not None else build_mesh(cfg, system, comm)
-        if static_mesh is None:
+        if num.mesh == "exact-dos":
             centres[i], widths[i] = mesh_resonance(cfg, system)
-        nu_grid = default_nu_grid(system, num.nu_points, num.nu_span)
+        nu_grid = point_grids[i]
         point = phase_point(system, mesh, v_values, routes=num.routes, criteria=num.criteria,
                             comm=comm, nu_grid=nu_grid, n_per_panel=num.n_per_panel)
+        _order_degenerate_branches(point)
         point["Omega"] = system.Omega
         if quasi:
             point["polarisation"] = polarisation(system.model, value, cfg.baths.temperature,
                                                  cfg.baths.reading)
         _store(results, i, n, point)
         n_samples[i] = len(mesh)
-        nu_grids[i] = nu_grid
         completed[i] = True
         seconds[i] = time.perf_counter() - t0
         progress.advance()

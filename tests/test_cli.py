@@ -29,9 +29,10 @@ TINY_PHASE = """\
     parameter = "Omega_over_Gamma"
     values = [0.5, 5.0, 50.0]
     [numerics]
+    mesh = "exact-dos"
     n_resonance = 16
     n_band = 8
-    nu_points = 9
+    nu_per_panel = 4
     v_values = [0.0, 1.0]
 """
 
@@ -313,14 +314,13 @@ def test_other_tasks_run_serially(tmp_path):
         Gamma1 = 5e-4
         Gamma2 = 5e-4
         [numerics]
-        n_resonance = 16
-        n_band = 8
         routes = ["paper", "born_markov"]
-        nu_points = 5
+        nu_per_panel = 4
     """, "susc.toml")
     done = keldysh_run(susc, "--output", "susc.h5", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     data = io.load(tmp_path / "susc.h5")
-    assert data.results["born_markov"]["chi_plus"].shape == (5,)
+    assert data.results["born_markov"]["chi_plus"].shape == data.grids["nu"].shape
+    assert data.mesh["kind"] == "exact-dos-shell"
     assert data.results["paper"]["chi_plus_0"].imag == 0.0
     assert "F_plus_eq14" in data.results

@@ -34,7 +34,7 @@ PHASE = {
     "model": {"delta": 5.0},
     "baths": {"kind": "paper", "Gamma1": 5e-4, "Gamma2": 5e-4},
     "scan": {"parameter": "Omega_over_Gamma", "values": [0.1, 1.0, 10.0]},
-    "numerics": {"n_resonance": 40, "n_band": 20},
+    "numerics": {"mesh": "exact-dos", "n_resonance": 40, "n_band": 20},
 }
 QUASI = {
     "task": "phase-diagram",
@@ -128,7 +128,7 @@ BAD = [
     (with_(PHASE, numerics={"nk": 10}), "numerics.nk", "only used with numerics.mesh = 'monkhorst-pack'"),
     (with_(PHASE, numerics={"mesh": "monkhorst-pack", "nk": 10, "n_resonance": 40}), "numerics.n_resonance",
      "only used with numerics.mesh = 'exact-dos'"),
-    (with_(PHASE, numerics={"mesh": "uniform"}), "numerics.mesh", "must be one of 'exact-dos', 'monkhorst-pack'"),
+    (with_(PHASE, numerics={"mesh": "uniform"}), "numerics.mesh", "must be one of 'exact-dos', 'exact-dos-shell', 'monkhorst-pack'"),
     (with_(PHASE, numerics={"routes": ["paper", "born-markov"]}), "numerics.routes[1]", "did you mean 'born_markov'"),
     (with_(PHASE, numerics={"routes": []}), "numerics.routes", "non-empty"),
     (with_(PHASE, numerics={"routes": ["paper", "paper"]}), "numerics.routes", "must not repeat"),
@@ -137,7 +137,10 @@ BAD = [
     (with_(PHASE, numerics={"routes": ["paper"], "criteria": ["full"]}), "numerics.criteria",
      "'full' needs a route other than 'paper'"),
     (with_(PHASE, numerics={"v_values": [0.5, -1.0]}), "numerics.v_values[1]", "must be >= 0"),
-    (with_(PHASE, numerics={"nu_points": 2}), "numerics.nu_points", "must be an integer >= 3"),
+    (with_(PHASE, numerics={"nu_per_panel": 1}), "numerics.nu_per_panel", "must be an integer >= 2"),
+    (with_(PHASE, numerics={"mesh": "exact-dos-shell", "shell_resolution": 0}), "numerics.shell_resolution",
+     "must be > 0"),
+    (with_(GAP, numerics={"mesh": "exact-dos-shell"}), "numerics.mesh", "for tasks susceptibility and phase-diagram"),
     (with_(PHASE, numerics={"n_per_panel": 1.5}), "numerics.n_per_panel", "must be an integer"),
     (with_(PHASE, numerics={"tol": 1e-8}), "numerics.tol", "not used by task 'phase-diagram'"),
     (with_(PHASE, numerics={"grid_points": 100}), "numerics.grid_points", "only by eta-map"),
@@ -216,6 +219,8 @@ def test_defaults_are_filled_in():
     assert cfg.baths.mu == pytest.approx(-5e-4)  # -(Gamma1 + Gamma2)/2
     assert cfg.baths.temperature == 0.0
     assert cfg.numerics.mesh == "exact-dos"
+    assert Config.from_dict(with_(PHASE, numerics=DELETE)).numerics.mesh == "exact-dos-shell"
+    assert Config.from_dict(GAP).numerics.mesh == "exact-dos"
     assert cfg.output.path == "out/phase-diagram.h5"
     quasi = Config.from_dict(QUASI)
     assert quasi.baths.mu == pytest.approx(-5e-4) and quasi.baths.reading == "lab"
@@ -252,7 +257,7 @@ def test_resolved_has_all_defaults_and_only_used_keys():
     assert resolved["drive"] == {"omega0": pytest.approx(5.1), "pattern": "valley"}
     assert resolved["baths"]["mu"] == pytest.approx(-5e-4)
     assert set(resolved["numerics"]) == {"mesh", "n_resonance", "n_band", "n_per_panel", "routes",
-                                         "criteria", "v_values", "nu_points", "nu_span"}
+                                         "criteria", "v_values", "nu_per_panel", "nu_span"}
     assert resolved["scan"] == {"parameter": "Omega_over_Gamma", "values": [0.1, 1.0, 10.0]}
     spectral = Config.from_dict(SPECTRAL).resolved()
     assert spectral["numerics"]["omega_halfwidth"] == pytest.approx(8 * (1e-3 + 5e-3))
@@ -312,8 +317,8 @@ def test_overrides_apply_and_replace_a_scan(tmp_path):
         'task = "phase-diagram"\n[model]\ndelta = 5.0\n[baths]\nGamma1 = 5e-4\nGamma2 = 5e-4\n'
         '[scan]\nparameter = "Omega_over_Gamma"\nstart = 0.1\nstop = 10.0\nnum = 3\nlog = true\n'
     )
-    cfg = load_config(path, ["model.delta=4", "scan.values=[1, 2]", "numerics.n_band=30"],
-                      output=str(tmp_path / "x.h5"))
+    cfg = load_config(path, ["model.delta=4", "scan.values=[1, 2]", "numerics.mesh=exact-dos",
+                             "numerics.n_band=30"], output=str(tmp_path / "x.h5"))
     assert cfg.model.delta == 4.0
     assert cfg.scan.values == (1.0, 2.0)
     assert cfg.numerics.n_band == 30
@@ -356,3 +361,20 @@ def test_resolution_warning_for_a_drive_off_the_band():
     cfg = Config.from_dict(with_(PHASE, drive={"omega0": 4.0}))  # omega0/2 = 2 < delta/2 = 2.5
     warnings = resolution_warnings(cfg)
     assert any(w.startswith("drive.omega0: ") and "outside band 2" in w for w in warnings)
+
+
+def test_mesh_override_drops_the_other_meshes_keys(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text(
+        'task = "phase-diagram"\n[model]\ndelta = 5.0\n[baths]\nGamma1 = 5e-4\nGamma2 = 5e-4\n'
+        '[scan]\nparameter = "Omega"\nvalues = [1e-3]\n'
+        '[numerics]\nmesh = "exact-dos"\nn_resonance = 40\nn_band = 20\n'
+    )
+    cfg = load_config(path, ["numerics.mesh=monkhorst-pack", "numerics.nk=12"])
+    assert cfg.numerics.mesh == "monkhorst-pack" and cfg.numerics.nk == 12
+    assert "n_resonance" not in cfg.resolved()["numerics"]
+    with pytest.raises(ConfigError, match=r"^numerics\.nk: required"):
+        load_config(path, ["numerics.mesh=monkhorst-pack"])
+    # a key of another mesh given on the command line is still an error
+    with pytest.raises(ConfigError, match=r"^numerics\.n_band: only used with numerics\.mesh = 'exact-dos'"):
+        load_config(path, ["numerics.mesh=exact-dos-shell", "numerics.n_band=30"])

@@ -39,7 +39,7 @@ PHASE = """\
     mesh = "monkhorst-pack"
     nk = 10
     routes = ["paper", "born_markov", "keldysh"]
-    nu_points = 7
+    nu_per_panel = 4
     v_values = [0.0, 1.0]
     n_per_panel = 8
 """
@@ -59,7 +59,7 @@ SUSCEPTIBILITY = """\
     mesh = "monkhorst-pack"
     nk = 10
     routes = ["paper", "born_markov", "keldysh", "poles"]
-    nu_points = 5
+    nu_per_panel = 4
     n_per_panel = 8
 """
 
@@ -147,7 +147,7 @@ def test_mpi_results_are_not_trivial(runs):
     assert np.isfinite(res["full_born_markov"]).any()
     assert runs["phase", 1][0].mesh["n_cells"] == 100 and runs["phase", 1][0].mesh["points"].shape == (50, 2)
     susc = runs["susceptibility", 1][0].results
-    assert susc["keldysh"]["chi_plus"].shape == (5,)
+    assert susc["keldysh"]["chi_plus"].shape == runs["susceptibility", 1][0].grids["nu"].shape
     assert np.all(susc["keldysh"]["chi_plus"] != 0)
 
 

@@ -275,7 +275,7 @@ values = {values}
 mesh = "monkhorst-pack"
 nk = 10
 routes = ["paper", "born_markov"]
-nu_points = 7
+nu_per_panel = 4
 v_values = [0.0, 1.0]
 """
 
@@ -334,17 +334,20 @@ def test_single_sbatch_runs_the_solver(cluster, tmp_path):
 def test_array_sbatch_runs_one_value_per_task(cluster, tmp_path):
     from keldysh import io
 
-    submit, env = _real_env(tmp_path, KEY="model.delta", VALUES="0.8 1 1.2")
-    done = cluster.sbatch_wait(SCRIPTS["array"], env=env, cwd=submit, timeout=300)
+    # two array tasks (--array on the command line overrides the script's 0-2), one scan point
+    submit, env = _real_env(tmp_path, values="[5.0]", KEY="model.delta", VALUES="0.8 1.2")
+    done = cluster.sbatch_wait(SCRIPTS["array"], env=env, cwd=submit, timeout=300,
+                               options=("--array=0-1",))
     assert done.returncode == 0, done.stderr + _job_output(submit)
-    for i, delta in enumerate((0.8, 1.0, 1.2)):
+    assert sorted(p.name for p in (submit / "out" / "array").iterdir()) == ["task0.h5", "task1.h5"]
+    for i, delta in enumerate((0.8, 1.2)):
         data = io.load(submit / "out" / "array" / f"task{i}.h5")
         assert data.finished is True and data.attrs["n_ranks"] == 2
         assert data.config["model"]["delta"] == delta
         assert data.config["drive"]["omega0"] == pytest.approx(delta + 0.1)  # default follows delta
-        assert data.attrs["argv"][-5:-3] == ["-o", f"model.delta={['0.8', '1', '1.2'][i]}"]
+        assert data.attrs["argv"][-5:-3] == ["-o", f"model.delta={['0.8', '1.2'][i]}"]
     _assert_results_equal(_serial_results(Path(env["CONFIG"]), **{"model.delta": 1.2}),
-                          io.load(submit / "out" / "array" / "task2.h5").results)
+                          io.load(submit / "out" / "array" / "task1.h5").results)
 
 
 @pytest.mark.slurm
