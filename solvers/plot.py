@@ -6,8 +6,8 @@ distance; the run's parameters in the title):
 * eta-map: η(k) (Eq. 2) over the Brillouin zone, colour scale -1..1, one panel per δ,
   zone boundary and valley centres K± marked;
 * phase-diagram: V_c/t against Ω/Γ (log axis) or μ2/t; one colour per |V'|, one line style
-  per method (closed forms Eqs. 14, 17; the paper criterion per route; the full criterion per
-  route), both branches; symlog V axis (the branches diverge at weak drive); the K+
+  per method (closed forms Eqs. 14, 17; the paper criterion per route) and one marker per
+  route of the full criterion, both branches; symlog V axis (the branches diverge at weak drive); the K+
   polarisation on a twin axis for μ2 scans;
 * susceptibility: Re and Im of chi_± against ν for each route (chi(0) of the paper route as
   points at ν = 0);
@@ -38,9 +38,10 @@ _STYLES = {
     "paper_born_markov": dict(ls="-.", lw=1.2, marker=None),
     "paper_keldysh": dict(ls=(0, (5, 1, 1, 1, 1, 1)), lw=1.2, marker=None),
     "paper_poles": dict(ls=(0, (2, 2)), lw=1.0, marker=None),
-    "full_born_markov": dict(ls="-", lw=1.5, marker="o"),
-    "full_keldysh": dict(ls="-", lw=1.0, marker="s"),
-    "full_poles": dict(ls="-", lw=1.0, marker="^"),
+    # full criterion: markers only (crossings appear, vanish and change branch along a scan)
+    "full_born_markov": dict(ls="none", lw=1.5, marker="o"),
+    "full_keldysh": dict(ls="none", lw=1.0, marker="s"),
+    "full_poles": dict(ls="none", lw=1.0, marker="^"),
 }
 _METHOD_LABELS = {
     "paper_eq14": "paper crit., Eq. 14",
@@ -159,7 +160,7 @@ def plot_phase_diagram(data: io.Results, out: Path, stem: str) -> list[Path]:
                 y = vc[:, j, branch]
                 finite.append(y[np.isfinite(y)])
                 ax.plot(x, y, color=colour, ls=style["ls"], lw=style["lw"], marker=style["marker"],
-                        ms=4, mfc="none")
+                        ms=6 if style["ls"] == "none" else 4, mfc="none")
     if parameter in ("Omega_over_Gamma", "Omega") and np.all(x > 0):
         ax.set_xscale("log")
     vmax = max(1.0, float(np.max(v_values)) if v_values.size else 1.0)
