@@ -180,7 +180,7 @@ def _number(key: str, value: Any, *, gt=None, ge=None, lt=None, le=None) -> floa
     bounds = _bounds_text(gt, ge, lt, le)
     if not _is_number(value):
         raise ConfigError(key, f"must be a number{' ' + bounds if bounds else ''} (got {_show(value)})")
-    value = float(value)
+    given, value = value, float(value)
     if not math.isfinite(value):
         raise ConfigError(key, f"must be finite{', ' + bounds if bounds else ''} (got {_show(value)})")
     if (
@@ -189,7 +189,7 @@ def _number(key: str, value: Any, *, gt=None, ge=None, lt=None, le=None) -> floa
         or (lt is not None and not value < lt)
         or (le is not None and not value <= le)
     ):
-        raise ConfigError(key, f"must be {bounds} (got {_show(value)})")
+        raise ConfigError(key, f"must be {bounds} (got {_show(given)})")
     return value
 
 
@@ -819,11 +819,20 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
+#: keys that existed under another name: the error says what to use instead
+_RENAMED = {
+    "numerics.nu_points": "numerics.nu_per_panel (points per panel of the adapted ν grid, "
+                          "solvers.scan.default_nu_grid)",
+}
+
+
 def _check_keys(where: str, table: Mapping[str, Any], allowed: Iterable[str]) -> None:
     allowed = list(allowed)
     for key in table:
         if key not in allowed:
             dotted = f"{where}.{key}" if where else str(key)
+            if dotted in _RENAMED:
+                raise ConfigError(dotted, f"unknown key: renamed, use {_RENAMED[dotted]}")
             hint = difflib.get_close_matches(str(key), allowed, n=1)
             extra = f"; did you mean {hint[0]!r}?" if hint else ""
             raise ConfigError(dotted, f"unknown key (allowed: {', '.join(allowed)}{extra})")
