@@ -958,6 +958,9 @@ def _reciprocal_length() -> float:
 def resolution_warnings(cfg: Config) -> list[str]:
     """Human-readable warnings about meshes too coarse for the physics, and off-band drives.
 
+    Energy meshes: the plain exact-DOS mesh for a task that evaluates chi(ν) at real ν (use
+    the shell mesh), and a shell mesh coarser than Γ/2 (:func:`keldysh.kmesh.EnergyMesh.shell`).
+
     Monkhorst-Pack: the resonant shell {k : |ε_k| <~ W}, W = max(Ω, Γ) (the smallest over a
     scan; Γ12 and the Fermi step at μ2 for quasi-thermal baths) has a width in k of about
     W / |dε/dk| = W / (2 v), v = de/dk the band velocity at the resonance.  The mesh spacing
@@ -987,6 +990,14 @@ def resolution_warnings(cfg: Config) -> list[str]:
         model = cfg.physical_model()
         mu2s = values if cfg._scanned("mu2") else np.array([cfg.baths.mu2])
         centres = [lab_mu2(model, m, cfg.baths.reading) for m in mu2s]
+    scans_nu = cfg.task == "susceptibility" or (cfg.task == "phase-diagram" and "full" in num.criteria)
+    if scans_nu and num.mesh == "exact-dos":
+        out.append("numerics.mesh: 'exact-dos' concentrates its points at the resonance; chi(nu) at real "
+                   "nu away from the pair energy then becomes a comb of per-sample Lorentzians with "
+                   "spurious full-criterion crossings: 'exact-dos-shell' suggested")
+    if num.mesh == "exact-dos-shell" and num.shell_resolution > 0.5:
+        out.append(f"numerics.shell_resolution: panels of {num.shell_resolution:g} Gamma may not resolve the "
+                   f"per-sample Lorentzians of width ~Gamma in chi(nu); <= 0.5 suggested")
     if num.mesh == "monkhorst-pack":
         spacing = _reciprocal_length() / num.nk
         worst = None

@@ -356,7 +356,17 @@ def test_monkhorst_pack_resolution_warning_suggests_nk(caplog):
     # a mesh as fine as suggested is quiet; so is the exact-DOS quadrature
     fine = Config.from_dict(with_(PHASE, numerics={"mesh": "monkhorst-pack", "nk": suggested}))
     assert resolution_warnings(fine) == []
-    assert resolution_warnings(Config.from_dict(PHASE)) == []
+    assert resolution_warnings(Config.from_dict(with_(PHASE, numerics=DELETE))) == []  # shell mesh
+
+
+def test_energy_mesh_warnings_for_the_full_criterion():
+    (warning,) = resolution_warnings(Config.from_dict(PHASE))  # plain exact-DOS + full criterion
+    assert warning.startswith("numerics.mesh: ") and "'exact-dos-shell' suggested" in warning
+    paper_only = with_(PHASE, numerics={"mesh": "exact-dos", "criteria": ["paper"]})
+    assert resolution_warnings(Config.from_dict(paper_only)) == []
+    coarse = with_(PHASE, numerics={"shell_resolution": 2.0})
+    (warning,) = resolution_warnings(Config.from_dict(coarse))
+    assert warning.startswith("numerics.shell_resolution: ")
 
 
 def test_resolution_warning_for_a_drive_off_the_band():
