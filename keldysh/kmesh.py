@@ -138,7 +138,7 @@ class EnergyMesh(_Sharded):
 
     @classmethod
     def shell(cls, model: HoneycombModel, omega0: float, resolution: float, half_window: float,
-              order: int = 4, n_band: int = 120) -> "EnergyMesh":
+              order: int = 4, n_band: int = 120, breaks=()) -> "EnergyMesh":
         """Uniformly resolved resonance shell: composite Gauss-Legendre panels of length
         ``resolution`` (``order`` points each) over e ∈ ω0/2 ± ``half_window`` (clipped to
         the band), tanh-sinh panels (``n_band`` points) on the rest of the band.
@@ -146,7 +146,8 @@ class EnergyMesh(_Sharded):
         Use it where every sample's own Lorentzian (width ~Γ in the pair frequency) must
         blend into a continuum, i.e. for chi(ν) at real ν away from the pair energy:
         ``resolution`` ≲ Γ/2 and ``half_window`` the range of detunings that the ν window
-        probes."""
+        probes.  ``breaks``: energies that must be panel edges (zero-temperature Fermi
+        steps of the band occupations, e.g. e = μ2 in the fast-intraband limit)."""
         if resolution <= 0 or half_window <= 0:
             raise ValueError(f"resolution, half_window: must be > 0, got {resolution}, {half_window}")
         lo, top = model.band_edges()
@@ -156,14 +157,15 @@ class EnergyMesh(_Sharded):
         if b > a:
             n_pan = int(np.ceil((b - a) / resolution))
             edges = np.linspace(a, b, n_pan + 1)
-            # keep the van Hove energy on a panel edge (integrable log singularity)
-            if a < vh < b:
-                edges = np.unique(np.concatenate([edges, [vh]]))
+            # keep the van Hove energy (integrable log singularity) and the Fermi steps
+            # on panel edges
+            extra = [x for x in (vh, *breaks) if a < x < b]
+            edges = np.unique(np.concatenate([edges, extra]))
             xg, wg = np.polynomial.legendre.leggauss(order)
             L, R = edges[:-1, None], edges[1:, None]
             xs.append((0.5 * (R - L) * xg + 0.5 * (R + L)).ravel())
             ws.append((0.5 * (R - L) * wg).ravel())
-        cuts = sorted({lo, top, *[x for x in (vh, a, b) if lo < x < top]})
+        cuts = sorted({lo, top, *[x for x in (vh, a, b, *breaks) if lo < x < top]})
         for c0, c1 in zip(cuts[:-1], cuts[1:]):
             if b > a and c0 >= a and c1 <= b:
                 continue
@@ -229,14 +231,15 @@ def _valley_triangle(model: HoneycombModel) -> tuple[np.ndarray, np.ndarray]:
     return K, G[np.argsort(d, kind="stable")[:3]]
 
 
-def _sinh_panel(centre, width, length, n, side):
-    """n Gauss-Legendre nodes in s for q = centre + side·width·sinh(s), s ∈ [0, asinh(length/width)].
+def _sinh_panel(centre, width, a, b, n):
+    """n Gauss-Legendre nodes in s for q = centre + width·sinh(s) on [a, b].
 
-    Returns (q, dq) with dq the weights of ∫ dq on [centre, centre + side·length]."""
+    Returns (q, dq) with dq the weights of ∫ dq over [a, b]; the nodes are dense
+    within ``width`` of ``centre`` and thin out geometrically away from it."""
     xg, wg = np.polynomial.legendre.leggauss(n)
-    S = np.arcsinh(length / width)
-    s = 0.5 * S * (xg + 1.0)
-    return centre + side * width * np.sinh(s), 0.5 * S * wg * width * np.cosh(s)
+    sa, sb = np.arcsinh((a - centre) / width), np.arcsinh((b - centre) / width)
+    s = 0.5 * (sb - sa) * xg + 0.5 * (sb + sa)
+    return centre + width * np.sinh(s), 0.5 * (sb - sa) * wg * width * np.cosh(s)
 
 
 @dataclass(frozen=True)
@@ -362,17 +365,17 @@ class RefinedKMesh(_Sharded):
             return None
 
         def ray(u, q0, q1, qr, n, n_plain):
-            """Radial nodes and ∫ dq weights on [q0, q1]: two sinh panels of n nodes at the
-            shell radius qr, or n_plain Gauss-Legendre nodes if qr is None."""
-            if qr is None or not q0 <= qr <= q1:
+            """Radial nodes and ∫ dq weights on [q0, q1] along u.  With the shell at qr inside
+            the segment: two sinh panels of n nodes, split at qr; outside it: one sinh panel
+            of n nodes graded from the shell; no shell (qr None): n_plain Gauss-Legendre nodes."""
+            if qr is None:
                 xg, wg = np.polynomial.legendre.leggauss(n_plain)
                 return q0 + 0.5 * (q1 - q0) * (xg + 1.0), 0.5 * (q1 - q0) * wg
             k = K + qr * u
             dedq = float(np.real(np.conj(model.h(k)) * (model.grad_h(k) @ u))) / e_res
             wq = min(w_e / max(abs(dedq), 1e-300), q1 - q0)
-            parts = [_sinh_panel(qr, wq, qr - q0, n, -1.0)] if qr > q0 else []
-            if q1 > qr:
-                parts.append(_sinh_panel(qr, wq, q1 - qr, n, +1.0))
+            cuts = [q0, qr, q1] if q0 < qr < q1 else [q0, q1]
+            parts = [_sinh_panel(qr, wq, a, b, n) for a, b in zip(cuts[:-1], cuts[1:])]
             return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
         worst = 0.0
@@ -405,7 +408,7 @@ class RefinedKMesh(_Sharded):
                 R = d / np.cos(t)
                 if R <= rho:
                     continue
-                q, dq = ray(u, rho, R, crossing(u, rho, R), n_outer, n_outer)
+                q, dq = ray(u, rho, R, crossing(u, 0.0, R), n_outer, n_outer)
                 opts.append(K + q[:, None] * u)
                 owts.append(0.5 * (hi - lo) * wx * dq * q)
         ow = np.concatenate(owts)

@@ -23,7 +23,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 __all__ = ["CriticalCouplings", "paper_critical_couplings", "coupling_roots",
-           "full_critical_couplings", "determinant"]
+           "full_critical_couplings", "determinant", "unstable_mode_count"]
 
 
 @dataclass(frozen=True)
@@ -142,3 +142,69 @@ def full_critical_couplings(chi_of_nu, v: float, nu_grid=None, route: str = "", 
     approx = ("linear stability of the normal state",) + tuple(approximations)
     return CriticalCouplings("full", route, float(v), np.asarray(Vc)[order], np.asarray(nuc)[order],
                              approx, {"nu_grid": nu_grid, "branch": np.asarray(br, dtype=int)[order]})
+
+
+def unstable_mode_count(chi_plus, chi_minus, V: float, v: float) -> int:
+    """Number of roots of D(z) with Im z > 0 (growing modes), by the argument principle.
+
+    ``chi_plus``, ``chi_minus`` sampled along a real-frequency grid fine enough to follow
+    the phase of D and wide enough that D ≈ 1 at both ends (chi^R -> 0 for |ν| -> ∞, and
+    chi^R is analytic in the upper half plane, so the winding of D(ν) around 0 counts its
+    zeros there: the Nyquist criterion)."""
+    D = determinant(V, v, np.asarray(chi_plus), np.asarray(chi_minus))
+    phase = np.unwrap(np.angle(D))
+    return int(round((phase[-1] - phase[0]) / (2 * np.pi)))
+
+
+def full_instability(chi_of_nu, v: float, nu_grid, V_max: float, route: str = "", n_V: int = 201,
+                     approximations=()) -> CriticalCouplings:
+    """Full criterion, robust form: the couplings V where the number of growing modes changes.
+
+    The growing modes at coupling V are counted with :func:`unstable_mode_count` (Nyquist,
+    chi sampled once on ``nu_grid``) on a grid of V in [-V_max, V_max] (dense near 0 and
+    geometric outwards); every change of the count is bracketed by bisection, then refined
+    to a real-axis root of D: at the bisected V the frequency ν0 of min |D(ν)| on the grid
+    is located, the root branch V_j(ν) closest to it is followed, and Im V_j(ν) = 0 is
+    solved by Brent's method nearby.  ``details["counts"]`` holds the number of growing
+    modes in each interval between boundaries (len = boundaries + 1)."""
+    nu_grid = np.asarray(nu_grid, dtype=float)
+    cp, cm = chi_of_nu(nu_grid)
+    count = lambda V: unstable_mode_count(cp, cm, V, v)  # noqa: E731
+    pos = V_max * np.geomspace(1e-3, 1.0, n_V // 2)
+    Vs = np.concatenate([-pos[::-1], [0.0], pos])
+    counts = np.array([count(V) for V in Vs])
+    Vb, nub, seg_counts = [], [], [int(counts[0])]
+    for i in np.nonzero(np.diff(counts))[0]:
+        lo, hi, clo = Vs[i], Vs[i + 1], counts[i]
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            if count(mid) == clo:
+                lo = mid
+            else:
+                hi = mid
+            if hi - lo <= 1e-13 * max(1.0, abs(mid)):
+                break
+        Vc = 0.5 * (lo + hi)
+        D = np.abs(determinant(Vc, v, cp, cm))
+        k = int(np.argmin(D))
+        nu_c = nu_grid[k]
+        # refine: follow the root branch nearest to Vc through its real-axis crossing
+        a, b = nu_grid[max(k - 2, 0)], nu_grid[min(k + 2, nu_grid.size - 1)]
+        r0 = coupling_roots(cp[k], cm[k], v)
+        j = int(np.nanargmin(np.abs(r0 - Vc)))
+        f = lambda nu: coupling_roots(*chi_of_nu(np.array([nu])), v)[0, j].imag  # noqa: E731
+        try:
+            fa, fb = f(a), f(b)
+            if np.isfinite(fa) and np.isfinite(fb) and np.sign(fa) != np.sign(fb):
+                nu_r = brentq(f, a, b, xtol=1e-14, rtol=4 * np.finfo(float).eps)
+                Vr = coupling_roots(*chi_of_nu(np.array([nu_r])), v)[0, j]
+                if abs(Vr.real - Vc) <= 0.02 * max(1.0, abs(Vc)) and abs(Vr.imag) <= 1e-6 * max(1.0, abs(Vr.real)):
+                    Vc, nu_c = float(Vr.real), float(nu_r)
+        except ValueError:
+            pass
+        Vb.append(Vc)
+        nub.append(nu_c)
+        seg_counts.append(int(counts[i + 1]))
+    approx = ("linear stability of the normal state", f"|V| <= {V_max:g}") + tuple(approximations)
+    return CriticalCouplings("full", route, float(v), np.asarray(Vb), np.asarray(nub), approx,
+                             {"counts": np.asarray(seg_counts), "nu_grid": nu_grid})

@@ -8,10 +8,16 @@ paper (Fig. 3a, 3b).  For each value v = |V'| the point returns both branches of
   Eq. (17), F_- from Eq. (15);
 * ``paper_<route>`` — the paper criterion (ν = 0, real parts) with F = Re chi(0) of a
   route ("paper" = Eq. 13 on the mesh, "born_markov", "keldysh");
-* ``full_<route>`` — the full criterion (a root of det[1 - M chi(z)] on the real axis),
-  with ``nu_<route>`` the onset frequency of each branch.
+* ``full_<route>`` — the full criterion: the couplings V (up to ``N_BOUNDARIES`` per v,
+  ascending, NaN-padded; shape (n_v, N_BOUNDARIES)) where the number of growing modes of
+  the linearised dynamics changes, i.e. where a root of det[1 - M chi(z)] crosses the real
+  axis; ``nu_<route>`` the frequency of each crossing (the condensate frequency at onset);
+  ``unstable_modes_<route>`` (n_v, N_BOUNDARIES + 1): the number of growing modes in each
+  interval between consecutive boundaries (-1 padding).  The Born-Markov route scans V
+  with a Nyquist count; the costlier routes refine its boundaries.
 
-Branches are stored in arrays of shape (n_v, 2), NaN where a branch does not exist.
+Paper-criterion branches are stored in arrays of shape (n_v, 2), NaN where a branch does
+not exist.
 """
 from __future__ import annotations
 
@@ -20,17 +26,24 @@ import numpy as np
 from keldysh.frequency import FrequencyGrid
 from keldysh.nambu import DrivenSystem
 from solvers import born_markov
-from solvers.criteria import full_critical_couplings, paper_critical_couplings
+from solvers.criteria import (coupling_roots, full_critical_couplings, full_instability,
+                              paper_critical_couplings)
 from solvers.susceptibility import pair_susceptibility
 
-__all__ = ["default_nu_grid", "shell_mesh", "phase_point", "closed_forms_available"]
+__all__ = ["default_nu_grid", "shell_mesh", "phase_point", "closed_forms_available", "N_BOUNDARIES"]
+
+#: boundaries of unstable regions stored per v (NaN-padded)
+N_BOUNDARIES = 6
+#: the full criterion scans |V| ≤ V_MAX_FACTOR max(v, 1) (beyond, the finite ν window and
+#: the coarse mesh outside the resonance shell cannot certify the Nyquist count)
+V_MAX_FACTOR = 2.5
 
 
 def default_nu_grid(system: DrivenSystem, n_per_panel: int = 8, span: float = 8.0) -> np.ndarray:
     """Real frequencies where chi(ν) has structure: the pair energy E = -2μ and the Rabi
     sidebands E ± Ω, E ± 2Ω, each a feature of width Γ = Γ1 + Γ2 (+ T), resolved by the
-    sinh-mapped panels of :meth:`keldysh.frequency.FrequencyGrid.adapted`, clipped to
-    |ν - E| ≤ span (Γ + 2Ω + 2T)."""
+    sinh-mapped panels of :meth:`keldysh.frequency.FrequencyGrid.adapted` within
+    |ν - E| ≤ span (Γ + 2Ω + 2T), plus geometric tails out to 100 times that."""
     g = system.baths.gamma
     T = float(np.max(system.baths.temperature))
     G = float(g[0].sum()) + T
@@ -39,7 +52,10 @@ def default_nu_grid(system: DrivenSystem, n_per_panel: int = 8, span: float = 8.
     centres = E + np.array([0.0, -Om, Om, -2 * Om, 2 * Om]) if Om > 0 else np.array([E])
     grid = FrequencyGrid.adapted(centres - 1j * G, [], 0.0, n_per_panel).points
     half = span * (G + 2 * Om + 2 * T)
-    return grid[np.abs(grid - E) <= half]
+    # geometric tails out to 100 x the window, so that chi -> 0 at both ends (the Nyquist
+    # count needs D -> 1 there)
+    tails = half * np.geomspace(1.25, 100.0, 16)
+    return np.concatenate([E - tails[::-1], grid[np.abs(grid - E) <= half], E + tails])
 
 
 def shell_mesh(system: DrivenSystem, span: float = 8.0, resolution_over_gamma: float = 0.5,
@@ -55,7 +71,10 @@ def shell_mesh(system: DrivenSystem, span: float = 8.0, resolution_over_gamma: f
     G = float(system.baths.gamma[0].sum())
     T = float(np.max(system.baths.temperature))
     half = 0.5 * span * (G + 2 * system.Omega + 2 * T) + 10 * G
-    return EnergyMesh.shell(system.model, system.omega0, resolution_over_gamma * G, half, order)
+    mu = system.baths.mu  # lab frame; T = 0 steps of band 2 at e = μ_v2, of band 1 at e = -μ_v1
+    breaks = [] if T > 0 else sorted({*mu[:, 1].tolist(), *(-mu[:, 0]).tolist()})
+    return EnergyMesh.shell(system.model, system.omega0, resolution_over_gamma * G, half, order,
+                            breaks=breaks)
 
 
 def closed_forms_available(system: DrivenSystem) -> bool:
@@ -122,22 +141,31 @@ def phase_point(system: DrivenSystem, mesh, v_values, *, routes=("paper", "born_
                 arr = np.array(res, dtype=complex)
                 return arr[:, 0], arr[:, 1]
 
-            Vc = np.full((nv, 2), np.nan)
-            nuc = np.full((nv, 2), np.nan)
+            Vc = np.full((nv, N_BOUNDARIES), np.nan)
+            nuc = np.full((nv, N_BOUNDARIES), np.nan)
+            counts = np.full((nv, N_BOUNDARIES + 1), -1, dtype=int)
             for i, v in enumerate(v_values):
+                V_max = V_MAX_FACTOR * max(v, 1.0)
                 if route == "born_markov" or not refine_from_born_markov or "born_markov" not in routes:
-                    cc = full_critical_couplings(chi_of_nu, v, nu_grid, route)
+                    cc = full_instability(chi_of_nu, v, nu_grid, V_max, route)
                     if route == "born_markov":
                         reference[i] = cc
+                    counts[i, : min(cc.details["counts"].size, N_BOUNDARIES + 1)] = \
+                        cc.details["counts"][: N_BOUNDARIES + 1]
                 else:
                     ref = reference[i]
-                    brackets = [(nu - 1e-3 * width, nu + 1e-3 * width, int(j))
-                                for nu, j in zip(ref.nu_c, ref.details["branch"])]
+                    brackets = []
+                    for Vb, nub in zip(ref.V_c, ref.nu_c):
+                        cp, cm = chi_of_nu(np.array([nub]))
+                        j = int(np.nanargmin(np.abs(coupling_roots(cp, cm, v)[0] - Vb)))
+                        brackets.append((nub - 1e-3 * width, nub + 1e-3 * width, j))
                     # quadrature routes are accurate to ~1e-9: no point in refining ν further
                     cc = full_critical_couplings(chi_of_nu, v, route=route, brackets=brackets,
                                                  xtol=1e-7 * width)
-                Vc[i], nuc[i] = _pad(cc.V_c), _pad(cc.nu_c)
+                    counts[i] = out["unstable_modes_born_markov"][i]
+                Vc[i], nuc[i] = _pad(cc.V_c, N_BOUNDARIES), _pad(cc.nu_c, N_BOUNDARIES)
             out[f"full_{route}"] = Vc
             out[f"nu_{route}"] = nuc
+            out[f"unstable_modes_{route}"] = counts
             out[f"n_chi_evaluations_{route}"] = np.array(len(cache))
     return out

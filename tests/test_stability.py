@@ -6,7 +6,7 @@ from keldysh.baths import BathSet, fermi
 from keldysh.kmesh import EnergyMesh
 from keldysh.lattice import HoneycombModel
 from keldysh.nambu import DrivenSystem, ModeArrays
-from solvers.criteria import full_critical_couplings
+from solvers.criteria import full_critical_couplings, full_instability, unstable_mode_count
 from solvers.dynamics import fit_growth_rate, integrate, linear_spectrum
 from solvers.fast_intraband import mu1_from_conservation, polarisation, quasi_thermal_system
 from solvers.gap import solve_gap
@@ -81,6 +81,27 @@ def test_full_criterion_critical_couplings_undressed():
     # linear spectrum agrees: unstable inside, stable outside
     assert linear_spectrum(modes, 0.9 * Vc, 0.5)[0].real > 0 > linear_spectrum(modes, 1.1 * Vc, 0.5)[0].real
     assert full_critical_couplings(chi_of_nu, 0.9 * GAMMA / P, grid, "born_markov").V_c.size == 0
+
+
+def test_full_instability_counts_agree_with_linear_spectrum():
+    """Nyquist counts of growing modes vs the eigenvalues of the linearised dynamics."""
+    modes, P = inverted_modes()
+    from keldysh.frequency import FrequencyGrid
+
+    grid = FrequencyGrid.adapted(np.array([-2 * MU - 1j * GAMMA]), [], 0.0, 16).points
+
+    def chi_of_nu(nus):
+        r = np.array([modes.weight @ samples_response(modes, "born_markov", nu) for nu in nus])
+        return r[:, 0], r[:, 1]
+
+    cp, cm = chi_of_nu(grid)
+    for V, v in ((0.0, 0.5), (0.3, 0.5), (0.45, 0.5), (0.2, 0.3), (1.0, 0.2)):
+        lam = linear_spectrum(modes, V, v)
+        assert unstable_mode_count(cp, cm, V, v) == int(np.sum(lam.real > 1e-12))
+    cc = full_instability(chi_of_nu, 0.5, grid, V_max=2.0)
+    Vc = np.sqrt(0.5**2 - (GAMMA / P) ** 2)
+    assert cc.V_c == pytest.approx([-Vc, Vc], rel=1e-9)
+    assert cc.details["counts"].tolist() == [0, 1, 0]
 
 
 def test_nonlinear_gap_solution_matches_time_integration():
