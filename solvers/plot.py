@@ -179,9 +179,9 @@ def plot_phase_diagram(data: io.Results, out: Path, stem: str) -> list[Path]:
     style_handles = [Line2D([], [], color="0.2", ls=_STYLES.get(m, {}).get("ls", "-"),
                             lw=_STYLES.get(m, {}).get("lw", 1.0), marker=_STYLES.get(m, {}).get("marker"),
                             mfc="none", label=_METHOD_LABELS.get(m, m)) for m in methods]
-    first = ax.legend(handles=colour_handles, loc="upper left", fontsize=8, title="colour")
-    ax.add_artist(first)
-    ax.legend(handles=style_handles, loc="upper right", fontsize=8, title="method")
+    # below the axes: the curves fill the whole plot area
+    fig.legend(handles=colour_handles + style_handles, loc="outside lower center", fontsize=8,
+               ncol=3, title="colour: |V'|;  line style / marker: method")
     if parameter == "mu2" and "polarisation" in res:
         twin = ax.twinx()
         twin.plot(x, 100 * np.asarray(res["polarisation"]), color="0.5", lw=2, alpha=0.6)
