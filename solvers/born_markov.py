@@ -34,6 +34,7 @@ __all__ = [
     "pair_response",
     "pair_response_sylvester",
     "normal_state",
+    "normal_state_lyapunov",
     "eq10_n22",
     "eq11_n11",
     "eq13_kernel",
@@ -73,7 +74,30 @@ def populations(rho) -> dict[str, np.ndarray]:
 
 
 def normal_state(modes: ModeArrays) -> np.ndarray:
-    """Born-Markov steady state at Δ = 0 (the linearisation point), (M, 4, 4)."""
+    """Born-Markov steady state at Δ = 0 (the linearisation point), (M, 4, 4), in closed form.
+
+    The driven pair (k1, k2) is the general-occupation form of Eqs. (10)-(11),
+    n^11 = n1 - (n1 - n2) γ2 Ω~²/(γ1γ2 + Ω~²), n^22 = n2 + (n1 - n2) γ1 Ω~²/(γ1γ2 + Ω~²),
+    with the coherence rho_01 = <c†_k2 c_k1> = -iΩ (n^22 - n^11)/(Γ - iε), ε = xi'_k2 - xi'_k1,
+    Γ = Γ_k1 + Γ_k2; the undriven hole modes keep their frozen occupations.  Equal to the
+    Lyapunov solution (:func:`normal_state_lyapunov`, tested)."""
+    xi, g, occ, om = modes.xi, modes.gamma, modes.occupation, modes.rabi
+    eps = xi[:, 1] - xi[:, 0]
+    n22 = eq10_n22(eps, om, g[:, 0], g[:, 1], occ[:, 0], occ[:, 1])
+    n11 = eq11_n11(eps, om, g[:, 0], g[:, 1], occ[:, 0], occ[:, 1])
+    c = -1j * om * (n22 - n11) / (g[:, 0] + g[:, 1] - 1j * eps)
+    rho = np.zeros((len(modes), 4, 4), complex)
+    rho[:, 0, 0] = n11
+    rho[:, 1, 1] = n22
+    rho[:, 0, 1] = c
+    rho[:, 1, 0] = np.conj(c)
+    rho[:, 2, 2] = 1.0 - occ[:, 2]
+    rho[:, 3, 3] = 1.0 - occ[:, 3]
+    return rho
+
+
+def normal_state_lyapunov(modes: ModeArrays) -> np.ndarray:
+    """:func:`normal_state` from the 16x16 Lyapunov solve (slow twin)."""
     return lyapunov_steady_state(modes.hamiltonian(), modes.gamma, nambu_occupations(modes.occupation))
 
 
@@ -95,14 +119,15 @@ def pair_response(modes: ModeArrays, z=0.0, dressed: bool = True, rho0=None) -> 
     ``dressed=False`` drops the drive from A_pp (keeps it in rho0), which is the structure
     of the paper's Eq. (9).  Returns (chi_plus, chi_minus), each (M,) complex.
     """
-    h = modes.hamiltonian()
     if rho0 is None:
         rho0 = normal_state(modes)
     g = modes.gamma
+    xi = modes.xi
     z = complex(z)
-    om = h[:, 0, 1] if dressed else np.zeros(len(modes))
-    a00 = -1j * h[:, 0, 0] - g[:, 0]
-    a11 = -1j * h[:, 1, 1] - g[:, 1]
+    om = modes.rabi if dressed else np.zeros(len(modes))
+    # diagonal of h: (xi0, xi1, -xi2, -xi3)
+    a00 = -1j * xi[:, 0] - g[:, 0]
+    a11 = -1j * xi[:, 1] - g[:, 1]
     a01 = -1j * om
 
     def solve(c, q0, q1):
@@ -110,9 +135,9 @@ def pair_response(modes: ModeArrays, z=0.0, dressed: bool = True, rho0=None) -> 
         det = m00 * m11 - a01 * a01
         return -(m11 * q0 - a01 * q1) / det, -(m00 * q1 - a01 * q0) / det
 
-    c2 = 1j * h[:, 2, 2] - g[:, 2] + 1j * z
+    c2 = -1j * xi[:, 2] - g[:, 2] + 1j * z
     _, chi_p = solve(c2, 1j * rho0[:, 0, 1], -1j * (rho0[:, 2, 2] - rho0[:, 1, 1]))
-    c3 = 1j * h[:, 3, 3] - g[:, 3] + 1j * z
+    c3 = -1j * xi[:, 3] - g[:, 3] + 1j * z
     x0, _ = solve(c3, -1j * (rho0[:, 0, 0] - rho0[:, 3, 3]), -1j * rho0[:, 1, 0])
     return chi_p, -x0
 

@@ -100,23 +100,32 @@ def samples_response(modes: ModeArrays, route: str, z=0.0, *, dressed: bool = Tr
     raise ValueError(f"route: must be one of {ROUTES}, got {route!r}")
 
 
-_CACHE: list = []  # [(system, mesh, rank, size, modes, rho0)], most recent first
+#: samples per chunk of a shard: bounds the memory of a k sum (≈ 100 MB per chunk)
+CHUNK = 1 << 16
+_CACHE: list = []  # [(system, mesh, rank, size, chunk, modes, rho0)], most recent first
 
 
-def _shard_modes(system, mesh, comm, need_rho0: bool):
-    """This rank's ModeArrays (and BM normal state) for (system, mesh), memoised by identity
-    so that scans over z do not rebuild them."""
+def _chunks(system, mesh, comm, need_rho0: bool):
+    """Yield this rank's (ModeArrays, BM normal state) chunk by chunk, memoised by identity
+    of (system, mesh) so that scans over z do not rebuild them (small meshes only)."""
     rank, size = rank_of(comm), size_of(comm)
-    for entry in _CACHE:
-        if entry[0] is system and entry[1] is mesh and entry[2] == rank and entry[3] == size:
-            if need_rho0 and entry[5] is None and len(entry[4]):
-                entry[5] = born_markov.normal_state(entry[4])
-            return entry[4], entry[5]
-    modes = system.modes(shard_of(mesh, comm))
-    rho0 = born_markov.normal_state(modes) if need_rho0 and len(modes) else None
-    _CACHE.insert(0, [system, mesh, rank, size, modes, rho0])
-    del _CACHE[4:]
-    return modes, rho0
+    shard = shard_of(mesh, comm)
+    n = len(shard)
+    for ic, start in enumerate(range(0, max(n, 1), CHUNK)):
+        hit = None
+        for entry in _CACHE:
+            if entry[0] is system and entry[1] is mesh and entry[2:5] == [rank, size, ic]:
+                hit = entry
+                break
+        if hit is None:
+            part = shard if n <= CHUNK else shard._subset(slice(start, start + CHUNK))
+            hit = [system, mesh, rank, size, ic, system.modes(part), None]
+            if n <= CHUNK:  # cache only meshes that fit in one chunk
+                _CACHE.insert(0, hit)
+                del _CACHE[4:]
+        if need_rho0 and hit[6] is None and len(hit[5]):
+            hit[6] = born_markov.normal_state(hit[5])
+        yield hit[5], hit[6]
 
 
 def pair_susceptibility(system: DrivenSystem, mesh, *, route: str = "born_markov", z=0.0,
@@ -128,16 +137,17 @@ def pair_susceptibility(system: DrivenSystem, mesh, *, route: str = "born_markov
     if route not in ROUTES:
         raise ValueError(f"route: must be one of {ROUTES}, got {route!r}")
     t0 = time.perf_counter()
-    modes, rho0 = _shard_modes(system, mesh, comm, route == "born_markov")
     local = np.zeros(2, complex)
-    if len(modes):
+    for modes, rho0 in _chunks(system, mesh, comm, route == "born_markov"):
+        if not len(modes):
+            continue
         resp = samples_response(modes, route, z, dressed=dressed, n_per_panel=n_per_panel, rho0=rho0)
         if not np.all(np.isfinite(resp)):
             bad = int(np.nonzero(~np.all(np.isfinite(resp), axis=1))[0][0])
             raise FloatingPointError(
                 f"non-finite pair response ({route}) at sample e_k = {modes.energy[bad]!r}, "
                 f"Omega_k = {modes.rabi[bad]!r}, z = {complex(z)!r}")
-        local = modes.weight @ resp
+        local += modes.weight @ resp
     total = allreduce_sum(local, comm)
     return Susceptibility(complex(total[0]), complex(total[1]), complex(z), route, dressed,
                           len(mesh), time.perf_counter() - t0,

@@ -205,3 +205,24 @@ def test_closed_form_pair_response_equals_full_sylvester(z, dressed):
     b = pair_response_sylvester(modes, z, dressed)
     for x, y in zip(a, b):
         assert np.allclose(x, y, rtol=1e-12, atol=1e-14 * np.abs(y).max())
+
+
+def test_closed_form_normal_state_equals_lyapunov():
+    from solvers.born_markov import normal_state, normal_state_lyapunov
+
+    sysm = _system(1.0, 1.1, 2e-3, 3e-4, 7e-4, mu=0.01, T=0.05)
+    modes = sysm.modes(EnergyMesh.resonant(sysm.model, 1.1, 4e-3, 40, 10))
+    assert np.allclose(normal_state(modes), normal_state_lyapunov(modes), rtol=1e-12, atol=1e-15)
+
+
+def test_chunked_k_sum_equals_unchunked(monkeypatch):
+    from solvers import susceptibility
+
+    sysm = _system(1.0, 1.1, 2e-3, 5e-4, 5e-4)
+    mesh = KMesh.driven_half(sysm.model, 40)
+    whole = susceptibility.pair_susceptibility(sysm, mesh, route="born_markov", z=3e-4)
+    monkeypatch.setattr(susceptibility, "CHUNK", 97)
+    susceptibility._CACHE.clear()
+    parts = susceptibility.pair_susceptibility(sysm, mesh, route="born_markov", z=3e-4)
+    assert parts.chi_plus == pytest.approx(whole.chi_plus, rel=1e-13)
+    assert parts.chi_minus == pytest.approx(whole.chi_minus, rel=1e-13)
