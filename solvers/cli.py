@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from keldysh import io
-from solvers.config import Config, ConfigError, load_config
+from solvers.config import Config, ConfigError, check_resolution, load_config
 from solvers.tasks import CHECKPOINTING_TASKS, TASKS, Interrupted, Progress, ScanHooks, scan_resume_state
 
 __all__ = ["main", "run", "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_NOT_CONVERGED", "EXIT_INTERRUPTED"]
@@ -249,7 +249,7 @@ def run(argv: list[str] | None = None) -> int:
     _setup_logging(rank, args.verbose)
 
     try:
-        cfg = load_config(args.config, args.overrides, output=args.output, warn=(rank == 0))
+        cfg = load_config(args.config, args.overrides, output=args.output)
     except ConfigError as exc:
         say(_error_line(str(exc)))
         return EXIT_USAGE
@@ -268,6 +268,8 @@ def run(argv: list[str] | None = None) -> int:
         return EXIT_OK
     if "restart" in plan:
         log.warning("%s", plan["restart"])
+    if rank == 0:
+        check_resolution(cfg)  # after the checks above: a usage error stays a one-line message
 
     from solvers.parallel import configure_threads
 

@@ -349,23 +349,30 @@ def _store(results: dict, index: int, n: int, point: dict) -> None:
 
 
 def _order_degenerate_branches(point: dict, rtol: float = 1e-9) -> None:
-    """Make the order of full-criterion branches independent of rounding, in place.
+    """Make the order of full-criterion crossings independent of rounding, in place.
 
-    :func:`solvers.criteria.full_critical_couplings` sorts the crossings by V_c; when two
-    crossings have the same V_c (a degenerate pair at ±ν around the pair energy, V_c equal
-    to the last bits) their order follows rounding, i.e. the number of MPI ranks.  Such ties
-    (|ΔV_c| <= rtol |V_c|) are ordered by ν instead."""
+    ``full_<route>`` (n_v, n) lists crossings by ascending V_c (NaN-padded) with their
+    frequencies in ``nu_<route>``.  Two crossings at the same V_c (a degenerate pair at ±ν
+    around the pair energy, V_c equal to the last bits) would be ordered by rounding, i.e. by
+    the number of MPI ranks; such ties (|ΔV_c| <= rtol |V_c|) are ordered by ν instead."""
     for key in [k for k in point if k.startswith("full_")]:
         nu_key = "nu_" + key[len("full_"):]
         if nu_key not in point:
             continue
         vc, nu = np.array(point[key], dtype=float), np.array(point[nu_key], dtype=float)
-        if vc.ndim != 2 or vc.shape[-1] != 2 or nu.shape != vc.shape:
+        if vc.ndim != 2 or nu.shape != vc.shape:
             continue
-        tie = np.abs(vc[:, 0] - vc[:, 1]) <= rtol * np.maximum(np.abs(vc[:, 0]), np.abs(vc[:, 1]))
-        swap = tie & (nu[:, 0] > nu[:, 1])
-        vc[swap] = vc[swap][:, ::-1]
-        nu[swap] = nu[swap][:, ::-1]
+        for row in range(vc.shape[0]):
+            j = 0
+            while j < vc.shape[1] - 1:
+                k = j + 1
+                while (k < vc.shape[1] and np.isfinite(vc[row, k])
+                       and abs(vc[row, k] - vc[row, j]) <= rtol * max(abs(vc[row, j]), abs(vc[row, k]))):
+                    k += 1
+                if k - j > 1:
+                    order = j + np.argsort(nu[row, j:k], kind="stable")
+                    vc[row, j:k], nu[row, j:k] = vc[row, order], nu[row, order]
+                j = k
         point[key], point[nu_key] = vc, nu
 
 
@@ -407,8 +414,11 @@ def run_phase_diagram(cfg: Config, comm=None, progress: Progress | None = None,
     grid of :func:`solvers.scan.default_nu_grid` (numerics.nu_per_panel, numerics.nu_span;
     stored NaN-padded as ``grids/nu``, (n_scan, max length)).  Its arrays are stacked along a
     new first axis (n_scan):
-    ``paper_eq14``, ``paper_eq17``, ``paper_<route>``, ``full_<route>``, ``nu_<route>`` have
-    shape (n_scan, n_v, 2) (both branches, NaN where none), ``chi_plus_<route>`` (n_scan,).
+    ``paper_eq14``, ``paper_eq17``, ``paper_<route>`` have shape (n_scan, n_v, 2) (both
+    branches, NaN where none); ``full_<route>``, ``nu_<route>`` (n_scan, n_v, N) the
+    crossings of the full criterion (N = :data:`solvers.scan.N_BOUNDARIES`, NaN-padded; ties
+    in V_c ordered by ν), ``chi_plus_<route>`` (n_scan,), and whatever else the point
+    returns (e.g. ``unstable_modes_<route>``), stacked the same way.
     Also ``Omega`` (n_scan,) and, for μ2 scans, the K+ polarisation ``polarisation`` (n_scan,).
 
     Completed points of ``hooks.resume`` are kept as they are; after each new point
