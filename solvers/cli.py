@@ -328,6 +328,7 @@ def run(argv: list[str] | None = None) -> int:
         log.error("rank %d of %d failed: %s: %s", rank, size, type(exc).__name__, exc, exc_info=True)
         if size > 1:
             sys.stderr.flush()
+            time.sleep(0.5)  # let the launcher forward the message before the abort tears it down
             comm.Abort(EXIT_ERROR)
         return EXIT_ERROR
     finally:
