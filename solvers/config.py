@@ -112,7 +112,7 @@ log = logging.getLogger(__name__)
 
 TASKS = ("eta-map", "susceptibility", "phase-diagram", "gap", "spectral")
 CRITERIA = ("paper", "full")
-MESHES = ("exact-dos", "exact-dos-shell", "monkhorst-pack")
+MESHES = ("exact-dos", "exact-dos-shell", "monkhorst-pack", "refined-polar")
 PATTERNS = ("valley", "dichroic")
 BATH_KINDS = ("paper", "quasi_thermal")
 SCAN_PARAMETERS = ("Omega_over_Gamma", "Omega", "mu2", "delta")
@@ -451,8 +451,11 @@ class NumericsParams:
         "exact-dos-shell" (the same with the resonance shell resolved uniformly,
         :func:`solvers.scan.shell_mesh`: what the full criterion needs at real ν away from
         the pair energy; susceptibility and phase-diagram only) or
-        "monkhorst-pack" (uniform ``nk`` x ``nk`` mesh of the zone, nk even, restricted to K+;
-        required for the dichroic pattern).  ``n_resonance`` Gauss points on the resonance
+        "monkhorst-pack" (uniform ``nk`` x ``nk`` mesh of the zone, nk even, restricted to K+)
+        or "refined-polar" (:class:`keldysh.kmesh.RefinedKMesh`: a polar quadrature of K+
+        refined at the resonance shell, level ``refine_level`` s = (n_angle, n_radial,
+        n_angle_outer, n_outer) / (1, 2, 4, 2); s = 4 is 768 points).  The two k meshes serve
+        the dichroic pattern.  ``n_resonance`` Gauss points on the resonance
         panel and ``n_band`` tanh-sinh points per band panel of the exact-DOS mesh;
         ``shell_resolution`` (panel length in units of Γ = Γ1 + Γ2, or Γ12) and
         ``shell_order`` (Gauss points per panel) of the shell mesh, whose window is set by
@@ -482,6 +485,7 @@ class NumericsParams:
     n_band: int = 60
     shell_resolution: float = 0.5
     shell_order: int = 4
+    refine_level: int = 4
     n_per_panel: int = 32
     routes: tuple[str, ...] = ("paper", "born_markov")
     criteria: tuple[str, ...] = ("paper", "full")
@@ -505,6 +509,7 @@ class NumericsParams:
         "n_band": _MESH_TASKS,
         "shell_resolution": _MESH_TASKS,
         "shell_order": _MESH_TASKS,
+        "refine_level": _MESH_TASKS,
         "n_per_panel": ("susceptibility", "phase-diagram"),
         "routes": ("susceptibility", "phase-diagram"),
         "criteria": ("phase-diagram",),
@@ -522,14 +527,16 @@ class NumericsParams:
     }
     #: keys read only with one kind of mesh
     MESH_ONLY = {"nk": "monkhorst-pack", "n_resonance": "exact-dos", "n_band": "exact-dos",
-                 "shell_resolution": "exact-dos-shell", "shell_order": "exact-dos-shell"}
+                 "shell_resolution": "exact-dos-shell", "shell_order": "exact-dos-shell",
+                 "refine_level": "refined-polar"}
 
     def __post_init__(self):
         if self.mesh is not None:
             _set(self, "mesh", _string("numerics.mesh", self.mesh, MESHES))
         if self.nk is not None:
             _set(self, "nk", _integer("numerics.nk", self.nk, ge=2, even=True))
-        for name, low in (("n_resonance", 4), ("n_band", 4), ("shell_order", 1), ("n_per_panel", 4),
+        for name, low in (("n_resonance", 4), ("n_band", 4), ("shell_order", 1), ("refine_level", 1),
+                          ("n_per_panel", 4),
                           ("nu_per_panel", 2),
                           ("max_nfev", 1), ("grid_points", 2), ("n_cut", 2), ("n_omega", 2)):
             _set(self, name, _integer(f"numerics.{name}", getattr(self, name), ge=low))
@@ -684,9 +691,9 @@ class Config:
         if task in _MESH_TASKS:
             pattern = self.drive.pattern if self.drive is not None else "valley"
             mesh = num.mesh or default_mesh(task, pattern)
-            if mesh != "monkhorst-pack" and pattern != "valley":
+            if mesh.startswith("exact-dos") and pattern != "valley":
                 raise ConfigError("numerics.mesh", f"{mesh!r} serves only drive.pattern = 'valley' "
-                                  f"(got pattern {pattern!r}); use 'monkhorst-pack'")
+                                  f"(got pattern {pattern!r}); use 'monkhorst-pack' or 'refined-polar'")
             if mesh == "exact-dos-shell" and task == "gap":
                 raise ConfigError("numerics.mesh", "'exact-dos-shell' resolves the shell that a ν scan "
                                   "probes: for tasks susceptibility and phase-diagram only (got task 'gap')")
@@ -1014,7 +1021,7 @@ def resolution_warnings(cfg: Config) -> list[str]:
             out.append(f"numerics.nk: a {num.nk} x {num.nk} mesh (spacing {spacing:.3g}) cannot resolve "
                        f"the resonant shell at e = {worst[1]:.4g} (width ~{worst[0]:.2g} in k for "
                        f"max(Omega, Gamma) = {width:.2g}); nk >= {need} suggested, or numerics.mesh = "
-                       f"'exact-dos' for the valley pattern")
+                       f"'refined-polar' (or 'exact-dos' for the valley pattern)")
     return out
 
 

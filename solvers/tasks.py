@@ -46,7 +46,7 @@ import numpy as np
 
 from keldysh.baths import BathSet
 from keldysh.greens import lesser_gf, rho_pole_sum, spectral_function
-from keldysh.kmesh import EnergyMesh, KMesh, shard_bounds
+from keldysh.kmesh import EnergyMesh, KMesh, RefinedKMesh, shard_bounds
 from keldysh.lattice import HoneycombModel
 from keldysh.nambu import DrivenSystem, nambu_chemical_potentials
 from solvers import born_markov
@@ -148,7 +148,7 @@ def build_system(cfg: Config, value: float | None = None) -> DrivenSystem:
 
 
 def mesh_resonance(cfg: Config, system: DrivenSystem) -> tuple[float, float]:
-    """(centre ω0, width) of the resonance panel of the exact-DOS mesh.
+    """(centre ω0, width) of the resonance of the exact-DOS and refined-polar meshes.
 
     Driven system: ω0 and width = sqrt(Γ² + Ω² Γ²/(Γ1 Γ2)), Γ = Γ1 + Γ2 (the Lorentzian
     half-width of n22 in 2e - ω0, Eq. 10).  Quasi-thermal: the Fermi step at e = μ2 (lab),
@@ -199,6 +199,10 @@ def build_mesh(cfg: Config, system: DrivenSystem, comm=None):
         mesh = KMesh.driven_half(system.model, num.nk)
     elif num.mesh == "exact-dos-shell":
         mesh = shell_mesh(system, num.nu_span, num.shell_resolution, num.shell_order)
+    elif num.mesh == "refined-polar":
+        centre, width = mesh_resonance(cfg, system)
+        s = num.refine_level
+        mesh = RefinedKMesh.resonant(system.model, centre, width, s, 2 * s, 4 * s, 2 * s)
     else:
         centre, width = mesh_resonance(cfg, system)
         mesh = EnergyMesh.resonant(system.model, centre, width, num.n_resonance, num.n_band)
@@ -220,6 +224,11 @@ def _mesh_section(cfg: Config, meshes: list, centres=None, widths=None) -> dict:
         out.update(shell_resolution=num.shell_resolution, shell_order=num.shell_order)
         if len(meshes) == 1:
             out.update(energies=np.asarray(meshes[0].energies), weights=np.asarray(meshes[0].weights))
+    elif num.mesh == "refined-polar":
+        out.update(refine_level=num.refine_level, resonance_omega0=np.asarray(centres, dtype=float),
+                   resonance_width=np.asarray(widths, dtype=float))
+        if len(meshes) == 1:
+            out.update(points=np.asarray(meshes[0].points), weights=np.asarray(meshes[0].weights))
     else:
         out.update(n_resonance=num.n_resonance, n_band=num.n_band,
                    resonance_omega0=np.asarray(centres, dtype=float),
@@ -330,7 +339,8 @@ def run_susceptibility(cfg: Config, comm=None, progress: Progress | None = None,
                  chi0.chi_plus.real, chi0.chi_plus.imag, history[route]["seconds"])
     results.update(_closed_forms(system))
     results["pair_energy"] = float(-2 * system.mu)
-    centre, width = mesh_resonance(cfg, system) if num.mesh == "exact-dos" else (None, None)
+    centre, width = (mesh_resonance(cfg, system) if num.mesh in ("exact-dos", "refined-polar")
+                     else (None, None))
     return {"results": results, "mesh": _mesh_section(cfg, [mesh], [centre], [width]),
             "grids": {"nu": nu}, "history": history}
 
@@ -469,6 +479,9 @@ def run_phase_diagram(cfg: Config, comm=None, progress: Progress | None = None,
                              points=np.asarray(static_mesh.points), weights=np.asarray(static_mesh.weights))
         elif num.mesh == "exact-dos-shell":
             mesh_info.update(shell_resolution=num.shell_resolution, shell_order=num.shell_order)
+        elif num.mesh == "refined-polar":
+            mesh_info.update(refine_level=num.refine_level, resonance_omega0=centres.copy(),
+                             resonance_width=widths.copy())
         else:
             mesh_info.update(n_resonance=num.n_resonance, n_band=num.n_band,
                              resonance_omega0=centres.copy(), resonance_width=widths.copy())
@@ -492,7 +505,7 @@ def run_phase_diagram(cfg: Config, comm=None, progress: Progress | None = None,
         t0 = time.perf_counter()
         system = build_system(cfg, value)
         mesh = static_mesh if static_mesh is not None else build_mesh(cfg, system, comm)
-        if num.mesh == "exact-dos":
+        if num.mesh in ("exact-dos", "refined-polar"):
             centres[i], widths[i] = mesh_resonance(cfg, system)
         nu_grid = point_grids[i]
         point = phase_point(system, mesh, v_values, routes=num.routes, criteria=num.criteria,
@@ -562,7 +575,8 @@ def run_gap(cfg: Config, comm=None, progress: Progress | None = None, hooks=None
     if system.Omega == 0 and cfg.baths.kind == "quasi_thermal":
         results["polarisation"] = polarisation(system.model, cfg.baths.mu2, cfg.baths.temperature,
                                                cfg.baths.reading)
-    centre, width = mesh_resonance(cfg, system) if num.mesh == "exact-dos" else (None, None)
+    centre, width = (mesh_resonance(cfg, system) if num.mesh in ("exact-dos", "refined-polar")
+                     else (None, None))
     return {"results": results, "mesh": _mesh_section(cfg, [mesh], [centre], [width]), "grids": {},
             "history": {"residual": np.asarray(res.history, dtype=float), "seconds": float(res.seconds),
                         "attempts": attempts}}

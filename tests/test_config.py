@@ -141,6 +141,9 @@ BAD = [
     (with_(PHASE, numerics={"mesh": "exact-dos-shell", "shell_resolution": 0}), "numerics.shell_resolution",
      "must be > 0"),
     (with_(GAP, numerics={"mesh": "exact-dos-shell"}), "numerics.mesh", "for tasks susceptibility and phase-diagram"),
+    (with_(GAP, numerics={"refine_level": 3}), "numerics.refine_level", "only used with numerics.mesh = 'refined-polar'"),
+    (with_(GAP, numerics={"mesh": "refined-polar", "refine_level": 0}), "numerics.refine_level",
+     "must be an integer >= 1"),
     (with_(PHASE, numerics={"n_per_panel": 1.5}), "numerics.n_per_panel", "must be an integer"),
     (with_(PHASE, numerics={"tol": 1e-8}), "numerics.tol", "not used by task 'phase-diagram'"),
     (with_(PHASE, numerics={"grid_points": 100}), "numerics.grid_points", "only by eta-map"),
@@ -230,6 +233,9 @@ def test_defaults_are_filled_in():
     assert quasi.scan.values == pytest.approx((0.13, 0.25333333333333335, 0.37666666666666665, 0.5))
     susc = Config.from_dict(SUSC)
     assert susc.numerics.mesh == "monkhorst-pack"  # default for the dichroic pattern
+    refined = Config.from_dict(with_(SUSC, numerics={"mesh": "refined-polar"}))
+    assert refined.numerics.refine_level == 4
+    assert refined.resolved()["numerics"]["refine_level"] == 4 and "nk" not in refined.resolved()["numerics"]
     gap = Config.from_dict(with_(GAP, interaction=DELETE))
     assert gap.interaction.V == 0.0 and gap.interaction.Vprime == 0.0
 

@@ -151,6 +151,19 @@ def test_mpi_results_are_not_trivial(runs):
     assert np.all(susc["keldysh"]["chi_plus"] != 0)
 
 
+def test_refined_polar_mesh_parallel_equals_serial(mpiexec, tmp_path):
+    """The resonance-refined polar k mesh (dichroic drive) shards like the uniform one."""
+    config = _write(tmp_path, SUSCEPTIBILITY, "susceptibility.toml")
+    refined = ["-o", "numerics.mesh=refined-polar", "-o", "numerics.refine_level=2"]
+    results = {}
+    for n in (1, 3):
+        done = _run(mpiexec, n, config, tmp_path / f"refined-{n}.h5", *refined)
+        assert done.returncode == 0, done.stderr
+        results[n] = io.load(tmp_path / f"refined-{n}.h5")
+    assert results[1].mesh["kind"] == "refined-polar" and results[1].mesh["points"].shape == (192, 2)
+    assert_results_close(results[1].results, results[3].results, rtol=1e-12)
+
+
 @pytest.mark.parametrize("n", [2, 3])
 def test_exception_on_one_rank_ends_the_job(mpiexec, tmp_path, n):
     config = _write(tmp_path, PHASE.format(values="[0.5, 5.0, 50.0]"), "phase.toml")
