@@ -82,6 +82,7 @@ def main(argv=None) -> int:
                            unit="", target=None, notes={"error": repr(exc)})]
         for r in recs:
             r.notes.setdefault("benchmark_seconds", time.perf_counter() - t0)
+            r.notes.setdefault("loadavg_1min_after", os.getloadavg()[0])
         records.extend(recs)
         print(table(recs).split("\n", 1)[1], flush=True)
     out = {"schema": "keldysh-benchmarks/1",

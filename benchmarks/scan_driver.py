@@ -102,17 +102,22 @@ def main(argv=None) -> int:
         pair_susceptibility(system, mesh.shard(0, 50), route=r, z=1e-4, n_per_panel=4)
     warm = time.perf_counter() - t0
     comm.Barrier()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     rows = run_scan(comm, args.n_omega, args.mesh, routes, criteria, args.n_per_panel)
     total = time.perf_counter() - t0
+    # CPU seconds of every rank: equal CPU and wall ≈ CPU means a balanced, uncontended
+    # run; wall ≫ CPU on a rank means it waited (imbalance) or was descheduled (a shared machine)
+    cpu = comm.allgather(time.process_time() - c0)
     if comm.Get_rank() == 0:
         out = {"ranks": comm.Get_size(), "numba_threads": os.environ.get("NUMBA_NUM_THREADS"),
                "n_omega": len(rows), "mesh": args.mesh, "routes": routes, "criteria": criteria,
-               "v_values": V_VALUES, "warmup_s": warm, "scan_s": total, "points": rows}
+               "v_values": V_VALUES, "warmup_s": warm, "scan_s": total, "cpu_s_per_rank": cpu,
+               "loadavg": list(os.getloadavg()), "points": rows}
         if args.json:
             print(json.dumps(out))
         else:
-            print(f"ranks={out['ranks']}  warm-up {warm:.1f} s  scan {total:.1f} s")
+            print(f"ranks={out['ranks']}  warm-up {warm:.1f} s  scan {total:.1f} s  "
+                  f"CPU per rank {[round(c, 1) for c in cpu]} s")
             for r in rows:
                 print(f"  Ω/Γ = {r['Omega_over_Gamma']:8.3f}  samples {r['n_samples']:6d}  "
                       f"{r['total_s']:7.2f} s  chi evaluations {r['chi_evaluations']}")
