@@ -15,11 +15,12 @@ A grid is ``points`` (n,) strictly increasing and ``weights`` (n,) ≥ 0 such th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numba as nb
 import numpy as np
 
-__all__ = ["FrequencyGrid", "stack_grids", "adapted_batch"]
+__all__ = ["FrequencyGrid", "stack_grids", "adapted_batch", "gauss_legendre"]
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ class FrequencyGrid:
             raise ValueError(f"n_per_panel: must be >= 2, got {n_per_panel}")
         c, g = _features(z, steps, temperature)
         P, W = _adapted_buffers(c.size, steps.size, n_per_panel)
-        xg, wg = np.polynomial.legendre.leggauss(n_per_panel)
+        xg, wg = gauss_legendre(n_per_panel)
         count = _adapted_core(c, g, steps, xg, wg, P, W)
         return cls(P[:count].copy(), W[:count].copy(), "adapted")
 
@@ -241,7 +242,7 @@ def adapted_batch(quasi_energies, steps, temperature, n_per_panel: int = 20):
     hot = T > 0
     C = np.concatenate([z.real, np.where(hot[:, None], steps, np.nan)], axis=1)
     G = np.concatenate([-z.imag, np.where(hot[:, None], np.pi * T[:, None], np.nan) * np.ones_like(steps)], axis=1)
-    xg, wg = np.polynomial.legendre.leggauss(n_per_panel)
+    xg, wg = gauss_legendre(n_per_panel)
     P, W = _adapted_buffers(C.shape[1], steps.shape[1], n_per_panel, (nk,))
     if np.all(hot) or not np.any(hot):
         if not np.any(hot):
@@ -258,6 +259,17 @@ def adapted_batch(quasi_energies, steps, temperature, n_per_panel: int = 20):
 def _trim(P, W):
     used = int(np.max(np.sum(W > 0, axis=1)))
     return np.ascontiguousarray(P[:, :used]), np.ascontiguousarray(W[:, :used])
+
+
+@lru_cache(maxsize=64)
+def gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on [-1, 1], cached (leggauss costs an eigensolve).
+
+    The arrays are shared between callers: do not modify them."""
+    x, w = np.polynomial.legendre.leggauss(n)
+    x.flags.writeable = False
+    w.flags.writeable = False
+    return x, w
 
 
 def stack_grids(grids) -> tuple[np.ndarray, np.ndarray]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .frequency import gauss_legendre as _legendre
 from .lattice import RECIPROCAL, HoneycombModel
 
 __all__ = ["KMesh", "EnergyMesh", "RefinedKMesh", "shard_bounds"]
@@ -102,7 +103,7 @@ class KMesh(_Sharded):
 
 def _gauss_tangent(a, b, centre, width, n):
     """n Gauss-Legendre points on [a, b] in θ for the map x = centre + width tan θ."""
-    xg, wg = np.polynomial.legendre.leggauss(n)
+    xg, wg = _legendre(n)
     ta, tb = np.arctan((a - centre) / width), np.arctan((b - centre) / width)
     th = 0.5 * (tb - ta) * xg + 0.5 * (tb + ta)
     x = centre + width * np.tan(th)
@@ -164,7 +165,7 @@ class EnergyMesh(_Sharded):
             # on panel edges
             extra = [x for x in (vh, *breaks) if a < x < b]
             edges = np.unique(np.concatenate([edges, extra]))
-            xg, wg = np.polynomial.legendre.leggauss(order)
+            xg, wg = _legendre(order)
             L, R = edges[:-1, None], edges[1:, None]
             xs.append((0.5 * (R - L) * xg + 0.5 * (R + L)).ravel())
             ws.append((0.5 * (R - L) * wg).ravel())
@@ -239,7 +240,7 @@ def _sinh_panel(centre, width, a, b, n):
 
     Returns (q, dq) with dq the weights of ∫ dq over [a, b]; the nodes are dense
     within ``width`` of ``centre`` and thin out geometrically away from it."""
-    xg, wg = np.polynomial.legendre.leggauss(n)
+    xg, wg = _legendre(n)
     sa, sb = np.arcsinh((a - centre) / width), np.arcsinh((b - centre) / width)
     s = 0.5 * (sb - sa) * xg + 0.5 * (sb + sa)
     return centre + width * np.sinh(s), 0.5 * (sb - sa) * wg * width * np.cosh(s)
@@ -382,7 +383,7 @@ class RefinedKMesh(_Sharded):
             the segment: two sinh panels of n nodes, split at qr; outside it: one sinh panel
             of n nodes graded from the shell; no shell (qr None): n_plain Gauss-Legendre nodes."""
             if qr is None:
-                xg, wg = np.polynomial.legendre.leggauss(n_plain)
+                xg, wg = _legendre(n_plain)
                 return q0 + 0.5 * (q1 - q0) * (xg + 1.0), 0.5 * (q1 - q0) * wg
             k = K + qr * u
             dedq = float(np.real(np.conj(model.h(k)) * (model.grad_h(k) @ u))) / e_res
@@ -409,7 +410,7 @@ class RefinedKMesh(_Sharded):
             pts.append(K + q[:, None] * u)
             wts.append(ca * w * (2 * np.pi / n_rays) / _BZ_AREA)
         # outer: three 120° sectors between vertex directions
-        xa, wa = np.polynomial.legendre.leggauss(n_angle_outer)
+        xa, wa = _legendre(n_angle_outer)
         opts, owts = [], []
         for i in range(3):
             lo = phi_v[i]

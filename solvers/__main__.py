@@ -1,6 +1,12 @@
 """``python -m solvers CONFIG.toml ...`` = ``keldysh-run`` (see :mod:`solvers.cli`)."""
+import os
 import sys
 
-from solvers.cli import main
+# One BLAS/OpenMP thread per process unless the user chose otherwise: MPI ranks already
+# fill the cores, and numpy reads these variables only when it is first imported.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+from solvers.cli import main  # noqa: E402
 
 sys.exit(main())

@@ -167,5 +167,4 @@ def phase_point(system: DrivenSystem, mesh, v_values, *, routes=("paper", "born_
             out[f"full_{route}"] = Vc
             out[f"nu_{route}"] = nuc
             out[f"unstable_modes_{route}"] = counts
-            out[f"n_chi_evaluations_{route}"] = np.array(len(cache))
     return out
