@@ -191,7 +191,49 @@ def plot_phase_diagram(data: io.Results, out: Path, stem: str) -> list[Path]:
     fig.suptitle(_title(data.config) + note)
     path = out / f"{stem}_phase-diagram.png"
     fig.savefig(path, dpi=110)
-    return [path]
+    paths = [path]
+    if parameter in ("Omega_over_Gamma", "Omega") and "F_plus_eq14" in res:
+        paths.append(_plot_kernels(data, out, stem, x, parameter))
+    return paths
+
+
+def _plot_kernels(data: io.Results, out: Path, stem: str, x, parameter) -> Path:
+    """F_+ = Re chi_+ against the drive: Eqs. (13), (14), (17) and the exact routes, with the
+    ratio exact/Eq. (13) (the Rabi dressing, spec §4a) in a second panel."""
+    res = data.results
+    fig, axes = _figure(2, 1, size=(5.2, 4.2))
+    ax, rx = axes[0, 0], axes[0, 1]
+    curves = [("F_plus_eq14", "Eq. (14): exact DOS", dict(color="k", lw=2.5, alpha=0.35)),
+              ("F_plus_eq17", "Eq. (17): closed form", dict(color="k", ls=":", lw=1.5))]
+    for key, label, style in curves:
+        ax.plot(x, np.asarray(res[key], dtype=float), label=label, **style)
+    routes = [("paper", "Eq. (13) on the mesh", dict(color="C0", ls="--")),
+              ("born_markov", "exact Born-Markov, Re χ+", dict(color="C1")),
+              ("keldysh", "Keldysh, Re χ+", dict(color="C2", ls="-.", marker="o", ms=3, mfc="none"))]
+    ref = np.real(np.asarray(res["chi_plus_paper"])) if "chi_plus_paper" in res else np.asarray(res["F_plus_eq14"])
+    for route, label, style in routes:
+        key = f"chi_plus_{route}"
+        if key in res:
+            F = np.real(np.asarray(res[key]))
+            ax.plot(x, F, label=label, **style)
+            if route != "paper":
+                rx.plot(x, F / ref, label=label, **style)
+                rx.plot(x, np.imag(np.asarray(res[key])) / ref, label=f"Im χ+ ({route}) / Eq. (13)",
+                        color=style["color"], ls=":", lw=1)
+    for a in (ax, rx):
+        a.set_xscale("log")
+        a.set_xlabel("Ω / Γ" if parameter == "Omega_over_Gamma" else "Ω / t")
+    ax.set_yscale("log")
+    ax.set_ylabel("$F_+$  (per unit cell, 1/t)")
+    ax.legend(fontsize=7)
+    rx.axhline(1, color="0.7", lw=0.5)
+    rx.set_ylabel("exact / Eq. (13)")
+    rx.legend(fontsize=7)
+    rx.set_title("Rabi dressing of the pair propagator", fontsize=9)
+    fig.suptitle(_title(data.config))
+    path = out / f"{stem}_kernels.png"
+    fig.savefig(path, dpi=110)
+    return path
 
 
 def plot_susceptibility(data: io.Results, out: Path, stem: str) -> list[Path]:
