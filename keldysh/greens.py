@@ -57,7 +57,12 @@ _NB_FAST = dict(cache=True, nogil=True, fastmath=True)
 @nb.njit(**_NB)
 def _nf(x, T):
     if T > 0.0:
-        return 1.0 / (1.0 + np.exp(min(x / T, 700.0)))  # clamped: no inf, also under fastmath
+        u = x / T
+        if u > 40.0:  # n_F < 4e-18: zero to rounding, and no exp
+            return 0.0
+        if u < -40.0:
+            return 1.0
+        return 1.0 / (1.0 + np.exp(u))
     if x < 0.0:
         return 1.0
     if x > 0.0:

@@ -140,16 +140,18 @@ class HoneycombModel:
         """Return {"K+": centre with η = +1, "K-": centre with η = -1}."""
         return valley_centres(self)
 
-    def drive_amplitude(self, k, Omega: float, pattern: str = "valley") -> np.ndarray:
+    def drive_amplitude(self, k, Omega: float, pattern: str = "valley",
+                        include_boundary: bool = False) -> np.ndarray:
         """Rabi amplitude Omega_k of the drive patterns of spec §2.
 
         ``"valley"``: Omega_k = Omega for η(k) > 0 (K+), 0 otherwise (the paper's
         minimal model).  ``"dichroic"``: Omega_k = Omega |P_+(k)| / |P_+(K+)| for
-        η(k) > 0, 0 otherwise.
+        η(k) > 0, 0 otherwise.  ``include_boundary``: also drive points with η = 0
+        (|η| ≤ 1e-12), the boundary of K+ (see :meth:`keldysh.nambu.DrivenSystem.modes`).
         """
         k = _as_k(k)
         eta = self.eta(k)
-        driven = eta > 0
+        driven = eta > (-1e-12 if include_boundary else 0.0)
         if pattern == "valley":
             return np.where(driven, float(Omega), 0.0)
         if pattern == "dichroic":

@@ -153,7 +153,20 @@ class DrivenSystem:
             k = mesh.points
             e = self.model.energy(k)
             rabi = self.model.drive_amplitude(k, self.Omega, self.pattern)
-            return self.modes_from_energies(e, rabi, mesh.weights)
+            weight = np.asarray(mesh.weights, dtype=float)
+            tie = np.abs(self.model.eta(k)) <= 1e-12
+            if np.any(tie):
+                # a mesh point on the boundary η = 0 of K+ stands for a cell that lies half in
+                # K+ (driven) and half outside: split it into a driven and an undriven sample
+                # of half weight each (otherwise a uniform mesh, which puts O(n) points on
+                # these lines, converges only as 1/n)
+                edge = self.model.drive_amplitude(k[tie], self.Omega, self.pattern, include_boundary=True)
+                weight = weight.copy()
+                weight[tie] *= 0.5
+                e = np.concatenate([e, e[tie]])
+                rabi = np.concatenate([rabi, edge])
+                weight = np.concatenate([weight, weight[tie]])
+            return self.modes_from_energies(e, rabi, weight)
         if self.pattern != "valley":
             raise ValueError("pattern: an energy mesh (exact DOS) only serves the 'valley' pattern; "
                              "use a momentum mesh for 'dichroic'")

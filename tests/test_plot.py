@@ -85,10 +85,12 @@ def test_plot_writes_a_png(files, name, tmp_path, capsys):
     assert status == 0
     printed = capsys.readouterr()
     paths = [Path(line) for line in printed.out.splitlines()]
-    assert len(paths) == 1 and printed.err == ""
-    _assert_png(paths[0])
-    assert paths[0].parent == tmp_path / "figs"
-    assert paths[0].name.startswith(name)
+    # one figure per task; Omega scans of the phase diagram add the F_+ kernels figure
+    assert len(paths) == (2 if name == "phase-diagram" else 1) and printed.err == ""
+    for path in paths:
+        _assert_png(path)
+        assert path.parent == tmp_path / "figs"
+        assert path.name.startswith(name)
 
 
 def test_unfinished_scan_checkpoint_plots(tmp_path):
@@ -103,8 +105,10 @@ def test_unfinished_scan_checkpoint_plots(tmp_path):
     io.write_results(path, task=cfg.task, config=cfg.resolved(), results=results, grids=out["grids"],
                      history={**out["history"], "completed": completed},
                      checkpoint={"completed": completed}, finished=False)
-    (png,) = plot.plot_file(path)
-    _assert_png(png)
+    pngs = plot.plot_file(path)
+    assert pngs
+    for png in pngs:
+        _assert_png(png)
 
 
 def test_console_script_prints_only_paths_and_fails_cleanly(files, tmp_path):
