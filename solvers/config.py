@@ -1022,6 +1022,15 @@ def resolution_warnings(cfg: Config) -> list[str]:
                        f"the resonant shell at e = {worst[1]:.4g} (width ~{worst[0]:.2g} in k for "
                        f"max(Omega, Gamma) = {width:.2g}); nk >= {need} suggested, or numerics.mesh = "
                        f"'refined-polar' (or 'exact-dos' for the valley pattern)")
+    if cfg.task == "spectral" and num.omega_halfwidth:
+        # a uniform frequency grid must resolve the narrowest Lorentzian (half-width Γ_min)
+        gmin = (min(cfg.baths.Gamma1, cfg.baths.Gamma2) if cfg.baths.kind == "paper"
+                else cfg.baths.Gamma12 / 2)
+        step = 2 * num.omega_halfwidth / (num.n_omega - 1)
+        if step > gmin / 2:
+            need = int(math.ceil(4 * num.omega_halfwidth / gmin)) + 1
+            out.append(f"numerics.n_omega: a frequency step of {step:.3g} cannot resolve Lorentzians of "
+                       f"half-width Gamma = {gmin:.3g}; n_omega >= {need} suggested")
     return out
 
 

@@ -396,3 +396,16 @@ def test_mesh_override_drops_the_other_meshes_keys(tmp_path):
     # a key of another mesh given on the command line is still an error
     with pytest.raises(ConfigError, match=r"^numerics\.n_band: only used with numerics\.mesh = 'exact-dos'"):
         load_config(path, ["numerics.mesh=exact-dos-shell", "numerics.n_band=30"])
+
+
+def test_spectral_frequency_grid_too_coarse_for_gamma_warns():
+    from solvers.config import Config, resolution_warnings
+
+    cfg = Config.from_dict({"task": "spectral", "model": {"delta": 5.0},
+                            "drive": {"omega0": 5.1, "Omega": 5e-3},
+                            "baths": {"kind": "paper", "Gamma1": 5e-4, "Gamma2": 5e-4},
+                            "numerics": {"n_omega": 11, "omega_halfwidth": 0.05}})
+    warnings = resolution_warnings(cfg)
+    assert any(w.startswith("numerics.n_omega:") and "suggested" in w for w in warnings)
+    fine = Config.from_dict({**cfg.resolved(), "numerics": {**cfg.resolved()["numerics"], "n_omega": 501}})
+    assert not any(w.startswith("numerics.n_omega:") for w in resolution_warnings(fine))
