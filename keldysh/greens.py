@@ -197,6 +197,16 @@ def _is_chain(h) -> bool:
 
 
 @nb.njit(**_NB)
+def _resolvent(hk, gk, x, a, g, work):
+    """g = [x - h + iΓ]^{-1} for one block (x may be complex); a, work are scratch."""
+    for i in range(4):
+        for j in range(4):
+            a[i, j] = -hk[i, j]
+        a[i, i] += x + 1j * gk[i]
+    _invert4(a, g, work)
+
+
+@nb.njit(**_NB)
 def _retarded_batch(h, gamma, w, out):
     nk, nw = w.shape
     a = np.empty((4, 4), np.complex128)
@@ -204,11 +214,7 @@ def _retarded_batch(h, gamma, w, out):
     g = np.empty((4, 4), np.complex128)
     for ik in range(nk):
         for iw in range(nw):
-            for i in range(4):
-                for j in range(4):
-                    a[i, j] = -h[ik, i, j]
-                a[i, i] += w[ik, iw] + 1j * gamma[ik, i]
-            _invert4(a, g, work)
+            _resolvent(h[ik], gamma[ik], w[ik, iw], a, g, work)
             for i in range(4):
                 for j in range(4):
                     out[ik, iw, i, j] = g[i, j]
@@ -216,8 +222,8 @@ def _retarded_batch(h, gamma, w, out):
 
 @nb.njit(**_NB)
 def _sandwich_batch(h, gamma, m, T, frozen, w, kind, out):
-    """out[k, ω] = G^R S G^A with S = 2Γn (kind 0, i.e. -i G^<) or
-    -2Γ(1 - 2n) (kind 1, i.e. -i G^K)... returned as G^< (kind 0) / G^K (kind 1)."""
+    """out[k, ω] = i G^R S G^A: G^< for kind 0 (S = 2Γn) and G^K for kind 1
+    (S = -2Γ(1 - 2n))."""
     nk, nw = w.shape
     a = np.empty((4, 4), np.complex128)
     work = np.empty((4, 8), np.complex128)
@@ -225,11 +231,7 @@ def _sandwich_batch(h, gamma, m, T, frozen, w, kind, out):
     s = np.empty(4, np.float64)
     for ik in range(nk):
         for iw in range(nw):
-            for i in range(4):
-                for j in range(4):
-                    a[i, j] = -h[ik, i, j]
-                a[i, i] += w[ik, iw] + 1j * gamma[ik, i]
-            _invert4(a, g, work)
+            _resolvent(h[ik], gamma[ik], w[ik, iw], a, g, work)
             for i in range(4):
                 n = frozen[ik, i] if frozen[ik, i] >= 0.0 else _nf(w[ik, iw] - m[ik, i], T[ik, i])
                 s[i] = 2.0 * gamma[ik, i] * (n if kind == 0 else -(1.0 - 2.0 * n))
@@ -256,11 +258,7 @@ def _rho_batch(h, gamma, m, T, frozen, w, wt, out):
         for iw in range(nw):
             if wt[ik, iw] == 0.0:
                 continue
-            for i in range(4):
-                for j in range(4):
-                    a[i, j] = -h[ik, i, j]
-                a[i, i] += w[ik, iw] + 1j * gamma[ik, i]
-            _invert4(a, g, work)
+            _resolvent(h[ik], gamma[ik], w[ik, iw], a, g, work)
             for i in range(4):
                 n = frozen[ik, i] if frozen[ik, i] >= 0.0 else _nf(w[ik, iw] - m[ik, i], T[ik, i])
                 s[i] = 2.0 * gamma[ik, i] * n * wt[ik, iw] * inv2pi
@@ -475,22 +473,10 @@ def _pair_response_batch(h, gamma, m, T, frozen, z, w, wt, out):
             if wt[ik, iw] == 0.0:
                 continue
             x = w[ik, iw]
-            for i in range(4):
-                for j in range(4):
-                    a[i, j] = -h[ik, i, j]
-                a[i, i] += x + 1j * gamma[ik, i]
-            _invert4(a, g, work)
-            for i in range(4):
-                for j in range(4):
-                    a[i, j] = -h[ik, i, j]
-                a[i, i] += x + z + 1j * gamma[ik, i]
-            _invert4(a, gz, work)
+            _resolvent(h[ik], gamma[ik], x, a, g, work)
+            _resolvent(h[ik], gamma[ik], x + z, a, gz, work)
             # G^A(ω - z) = [G^R(ω - conj z)]^†
-            for i in range(4):
-                for j in range(4):
-                    a[i, j] = -h[ik, i, j]
-                a[i, i] += x - np.conj(z) + 1j * gamma[ik, i]
-            _invert4(a, ga, work)
+            _resolvent(h[ik], gamma[ik], x - np.conj(z), a, ga, work)
             for i in range(4):
                 n = frozen[ik, i] if frozen[ik, i] >= 0.0 else _nf(x - m[ik, i], T[ik, i])
                 s[i] = 2.0 * gamma[ik, i] * n
