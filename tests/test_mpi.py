@@ -219,3 +219,44 @@ def test_sigterm_checkpoints_exits_75_and_resume_completes(mpiexec, tmp_path):
     resumed, full = io.load(output), io.load(reference)
     assert resumed.finished is True
     assert_results_close(full.results, resumed.results, rtol=1e-12)
+
+
+def test_sigkill_then_resume_gives_identical_results(mpiexec, tmp_path):
+    """A job killed without warning (SIGKILL to the whole process group: no handler runs)
+    leaves its last checkpoint intact; --resume ends with results identical to an
+    uninterrupted run (same rank count: same reduction order, so bitwise)."""
+    values = "[0.3, 0.6, 1.2, 2.5, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0]"
+    config = _write(tmp_path, PHASE.format(values=values), "phase.toml")
+    reference = tmp_path / "reference.h5"
+    done = _run(mpiexec, 2, config, reference)
+    assert done.returncode == 0, done.stderr
+
+    output = tmp_path / "killed.h5"
+    proc = subprocess.Popen(_command(mpiexec, 2, config, output), env=_env(), cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not output.exists():  # the first checkpoint is on disk
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "no checkpoint appeared"
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    partial = io.load(output)  # a valid file: the last atomic replace, never a torn write
+    assert partial.finished is False
+    assert 1 <= int(partial.checkpoint["n_completed"]) < 10
+    done = _run(mpiexec, 2, config, output, "--resume")
+    assert done.returncode == 0, done.stderr
+    resumed, full = io.load(output), io.load(reference)
+    assert resumed.finished is True
+    for key, value in full.results.items():
+        other = resumed.results[key]
+        if isinstance(value, np.ndarray):
+            assert np.array_equal(value, other, equal_nan=True), key
+        else:
+            assert value == other, key
