@@ -297,9 +297,26 @@ def plot_spectral(data: io.Results, out: Path, stem: str) -> list[Path]:
     ax.legend(fontsize=7)
     ax.set_title("populations (resonance dashed)")
     fig.suptitle(_title(data.config))
+    paths = []
     path = out / f"{stem}_spectral.png"
     fig.savefig(path, dpi=110)
-    return [path]
+    paths.append(path)
+    if "valley_map" in res:
+        vm = res["valley_map"]
+        fig, axes = _figure(2, 1, size=(4.6, 4.0))
+        for ax, key, label in ((axes[0, 0], "n22_k", "$n^{22}_k$"),
+                               (axes[0, 1], "one_minus_n11_k", "$1 - n^{11}_k$")):
+            im = ax.pcolormesh(vm["kx"], vm["ky"], np.asarray(vm[key]), shading="nearest", cmap="viridis")
+            fig.colorbar(im, ax=ax, label=label)
+            ax.set_aspect("equal")
+            ax.set_xlabel("$k_x a$")
+            ax.set_ylabel("$k_y a$")
+            ax.set_title(f"{label} around K+ (Born-Markov steady state)")
+        fig.suptitle(_title(data.config))
+        path = out / f"{stem}_populations.png"
+        fig.savefig(path, dpi=110)
+        paths.append(path)
+    return paths
 
 
 def plot_gap(data: io.Results, out: Path, stem: str) -> list[Path]:

@@ -637,6 +637,18 @@ def run_spectral(cfg: Config, comm=None, progress: Progress | None = None, hooks
         dist = np.where(A > 1e-12 * np.max(A), occ / A, np.nan)
     pops_bm = born_markov.populations(rho_bm)
     pops_k = born_markov.populations(rho_k)
+    # populations over the driven valley: a square of side 2.5 q_res around K+ (Born-Markov,
+    # closed form, cheap: every rank computes it, no reduction needed)
+    side = np.linspace(-1.25 * q_res, 1.25 * q_res, VALLEY_MAP_POINTS)
+    kx, ky = np.meshgrid(kp[0] + side, kp[1] + side, indexing="xy")
+    kmap = np.stack([kx.ravel(), ky.ravel()], axis=-1)
+    map_modes = system.modes_from_energies(
+        model.energy(kmap), model.drive_amplitude(kmap, system.Omega, system.pattern), np.ones(kmap.shape[0]))
+    map_rho = born_markov.normal_state(map_modes)
+    shape = kx.shape
+    valley_map = {"kx": side + kp[0], "ky": side + kp[1],
+                  "n22_k": map_rho[:, 1, 1].real.reshape(shape),
+                  "one_minus_n11_k": (1 - map_rho[:, 0, 0].real).reshape(shape)}
     results = {
         "A": A,
         "occupied": occ,
@@ -651,6 +663,7 @@ def run_spectral(cfg: Config, comm=None, progress: Progress | None = None, hooks
                     "n11_mk": pops_k["n11_mk"], "n22_mk": pops_k["n22_mk"]},
         "q_resonance": float(q_res),
         "band_velocity": float(v_res),
+        "valley_map": valley_map,
     }
     return {"results": results,
             "mesh": {"kind": "cut", "n_cut": num.n_cut, "K_plus": kp, "direction": direction},
@@ -658,6 +671,9 @@ def run_spectral(cfg: Config, comm=None, progress: Progress | None = None, hooks
                       "modes": np.array(["c_k1", "c_k2", "c+_-k1", "c+_-k2"])},
             "history": {}}
 
+
+#: points per side of the population map of the spectral task
+VALLEY_MAP_POINTS = 121
 
 #: task name -> function
 TASKS: dict[str, Callable[..., dict]] = {

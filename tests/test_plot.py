@@ -85,8 +85,8 @@ def test_plot_writes_a_png(files, name, tmp_path, capsys):
     assert status == 0
     printed = capsys.readouterr()
     paths = [Path(line) for line in printed.out.splitlines()]
-    # one figure per task; Omega scans of the phase diagram add the F_+ kernels figure
-    assert len(paths) == (2 if name == "phase-diagram" else 1) and printed.err == ""
+    # one figure per task; Omega scans add the F_+ kernels figure, spectral the population map
+    assert len(paths) == (2 if name in ("phase-diagram", "spectral") else 1) and printed.err == ""
     for path in paths:
         _assert_png(path)
         assert path.parent == tmp_path / "figs"
