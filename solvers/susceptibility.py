@@ -145,8 +145,9 @@ def pair_susceptibility(system: DrivenSystem, mesh, *, route: str = "born_markov
         if not np.all(np.isfinite(resp)):
             bad = int(np.nonzero(~np.all(np.isfinite(resp), axis=1))[0][0])
             raise FloatingPointError(
-                f"non-finite pair response ({route}) at sample e_k = {modes.energy[bad]!r}, "
-                f"Omega_k = {modes.rabi[bad]!r}, z = {complex(z)!r}")
+                f"non-finite pair response ({route}) at sample e_k = {float(modes.energy[bad])!r}, "
+                f"Omega_k = {float(modes.rabi[bad])!r}, gamma = {modes.gamma[bad].tolist()}, "
+                f"z = {complex(z)!r}, route {route!r}")
         local += modes.weight @ resp
     total = allreduce_sum(local, comm)
     return Susceptibility(complex(total[0]), complex(total[1]), complex(z), route, dressed,

@@ -177,9 +177,10 @@ class _FailingMesh:
         return getattr(self._mesh, name)
 
     def shard(self, rank, size):
+        part = self._mesh.shard(rank, size)
         if rank == self._rank:
-            _inject_fault(rank)
-        return self._mesh.shard(rank, size)
+            _inject_fault(rank, _first_sample(part))
+        return part
 
 
 def _fail_rank() -> int | None:
@@ -187,8 +188,18 @@ def _fail_rank() -> int | None:
     return int(value) if value.lstrip("-").isdigit() else None
 
 
-def _inject_fault(rank: int) -> None:
-    raise RuntimeError(f"injected failure on rank {rank} in its k loop ({FAIL_RANK_ENV}={rank})")
+def _first_sample(part) -> str:
+    """The first k point (or energy sample) of a shard, for error messages."""
+    if len(part) == 0:
+        return "no sample"
+    if hasattr(part, "points"):
+        return f"k = ({part.points[0][0]:.6g}, {part.points[0][1]:.6g})"
+    return f"e_k = {part.energies[0]:.6g}"
+
+
+def _inject_fault(rank: int, where: str = "") -> None:
+    at = f" at {where}" if where else ""
+    raise RuntimeError(f"injected failure on rank {rank} in its k loop{at} ({FAIL_RANK_ENV}={rank})")
 
 
 def build_mesh(cfg: Config, system: DrivenSystem, comm=None):
@@ -618,7 +629,7 @@ def run_spectral(cfg: Config, comm=None, progress: Progress | None = None, hooks
     rho_k = np.zeros_like(rho_bm)
     progress.start(1, 0, "cut")
     if _fail_rank() == rank:
-        _inject_fault(rank)
+        _inject_fault(rank, f"cut point {int(bounds[rank])}")
     if mine.stop > mine.start:
         modes = modes_all.take(mine)
         h = modes.hamiltonian()

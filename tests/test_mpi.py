@@ -174,6 +174,7 @@ def test_exception_on_one_rank_ends_the_job(mpiexec, tmp_path, n):
     assert done.returncode != 0
     assert elapsed < 30, f"took {elapsed:.1f} s"
     assert f"rank 1 of {n} failed: RuntimeError: injected failure on rank 1" in done.stderr
+    assert "in its k loop at k = (" in done.stderr  # names the k point
     assert not output.exists()
 
 

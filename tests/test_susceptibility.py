@@ -170,3 +170,12 @@ def test_route_validation():
         pair_susceptibility(system, mesh, route="paper", z=1e-3)
     with pytest.raises(ValueError, match="z"):
         pair_susceptibility(system, mesh, route="keldysh", z=-1e-3j)
+
+
+def test_non_finite_kernel_result_raises_naming_the_sample():
+    system = fig3a_system(1.0)
+    mesh = energy_mesh(system, 10, 10)
+    bad = type(mesh)(mesh.energies.copy(), mesh.weights.copy())
+    bad.energies[3] = np.nan
+    with pytest.raises(FloatingPointError, match=r"non-finite pair response .* e_k = nan, Omega_k"):
+        pair_susceptibility(system, bad, route="born_markov")
