@@ -78,7 +78,7 @@ def pair_sums(system: DrivenSystem, mesh, delta_plus, delta_minus, nu, route: st
                                modes.temperature)
         if not np.all(np.isfinite(rho)):
             bad = int(np.nonzero(~np.isfinite(rho).all(axis=(1, 2)))[0][0])
-            raise FloatingPointError(f"non-finite correlators at sample e_k = {modes.energy[bad]!r} "
+            raise FloatingPointError(f"non-finite correlators at sample e_k = {float(modes.energy[bad])!r} "
                                      f"(Δ+ = {delta_plus!r}, Δ- = {delta_minus!r}, ν = {nu!r})")
         local = np.array([modes.weight @ rho[:, 1, 2], -(modes.weight @ rho[:, 0, 3])])
     return allreduce_sum(local, comm)
