@@ -10,10 +10,13 @@ S± = chi±(z) Δ± for a gap oscillating as e^{-izt}.  A non-trivial solution n
 * **Paper criterion** (spec §6): z = 0 and chi -> F = Re chi; D = 0 is a quadratic in V
   with two real branches (Eq. 16 for γ1 = γ2: 1 = (V² - v²) F_+², V_c = ±sqrt(v² + 1/F_+²)).
 * **Full criterion**: the normal state is unstable when D(z) has a root with Im z > 0
-  (growth rate λ = Im z).  On the boundary a root sits on the real axis, z = ν: for each
-  real ν, D(ν) = 0 is a quadratic in V with complex coefficients, and the critical
-  couplings are the real roots, i.e. the zeros of Im V_branch(ν) (:func:`full_critical_couplings`).
-  The onset frequency ν is the condensate frequency of the emerging state.
+  (growth rate λ = Im z).  chi^R is analytic in the upper half plane and vanishes at
+  |z| -> ∞, so the number of such roots is the winding number of D(ν) along the real axis
+  (:func:`unstable_mode_count`, the Nyquist criterion); :func:`full_instability` scans V
+  with it and locates every change of the count.  On such a boundary a root sits on the
+  real axis, z = ν: D(ν) = 0 is a quadratic in V with complex coefficients whose real root
+  gives V_c (:func:`full_critical_couplings` refines it as a zero of Im V_branch(ν)).  The
+  onset frequency ν is the condensate frequency of the emerging state.
 """
 from __future__ import annotations
 
