@@ -174,3 +174,21 @@ def test_fast_intraband_routes():
     assert paper.F_plus == pytest.approx(P / 2 / (2 * 1e-3), rel=1e-10)
     ke = pair_susceptibility(system, mesh, route="keldysh", n_per_panel=24)
     assert ke.chi_plus.real == pytest.approx(bm.chi_plus.real, rel=0.05)
+
+
+def test_nyquist_count_equals_eigenvalue_count_for_the_dressed_drive():
+    """Rabi-dressed driven system: growing modes counted by the winding of det[1 - M chi(ν)]
+    equal the eigenvalues with Re λ > 0 of the linearised mean-field dynamics."""
+    G = 1e-3
+    system = DrivenSystem(HoneycombModel(1.0), 1.1, 5 * G, BathSet.paper(G / 2, G / 2, -G / 2), -G / 2)
+    modes = system.modes(EnergyMesh.resonant(system.model, 1.1, 0.01, 30, 6))
+    E = 1e-3
+    tails = 0.3 * np.geomspace(1.05, 1e3, 60)
+    grid = np.concatenate([E - tails[::-1], E + np.arange(-0.3, 0.3, G / 20), E + tails])
+    chi = np.array([modes.weight @ samples_response(modes, "born_markov", nu) for nu in grid])
+    counts = []
+    for V, v in ((0.0, 3.0), (2.0, 3.0), (0.0, 10.0), (5.0, 10.0), (-8.0, 10.0), (1.3, 0.5)):
+        n_eig = int(np.sum(linear_spectrum(modes, V, v).real > 0))
+        assert unstable_mode_count(chi[:, 0], chi[:, 1], V, v) == n_eig, (V, v)
+        counts.append(n_eig)
+    assert max(counts) >= 1 and min(counts) == 0  # both outcomes occur
