@@ -316,22 +316,22 @@ def advanced_gf(h, gamma, w) -> np.ndarray:
     return np.conj(np.swapaxes(retarded_gf(h, gamma, w), -1, -2))
 
 
-def lesser_gf(h, gamma, w, m=None, T=0.0, frozen=None) -> np.ndarray:
-    """G^<(ω) = G^R (2iΓ n(ω)) G^A, shape (n_k, n_ω, 4, 4)."""
+def _sandwich(h, gamma, w, m, T, frozen, kind) -> np.ndarray:
     h, gamma, w = _prep(h, gamma, w)
     m, T, fz = _prep_occ(h.shape[0], m, T, frozen)
     out = np.empty(w.shape + (4, 4), np.complex128)
-    _sandwich_batch(h, gamma, m, T, fz, w, 0, out)
+    _sandwich_batch(h, gamma, m, T, fz, w, kind, out)
     return out
+
+
+def lesser_gf(h, gamma, w, m=None, T=0.0, frozen=None) -> np.ndarray:
+    """G^<(ω) = G^R (2iΓ n(ω)) G^A, shape (n_k, n_ω, 4, 4)."""
+    return _sandwich(h, gamma, w, m, T, frozen, 0)
 
 
 def keldysh_gf(h, gamma, w, m=None, T=0.0, frozen=None) -> np.ndarray:
     """G^K(ω) = G^R (-2iΓ (1 - 2n(ω))) G^A, shape (n_k, n_ω, 4, 4)."""
-    h, gamma, w = _prep(h, gamma, w)
-    m, T, fz = _prep_occ(h.shape[0], m, T, frozen)
-    out = np.empty(w.shape + (4, 4), np.complex128)
-    _sandwich_batch(h, gamma, m, T, fz, w, 1, out)
-    return out
+    return _sandwich(h, gamma, w, m, T, frozen, 1)
 
 
 def spectral_function(h, gamma, w) -> np.ndarray:

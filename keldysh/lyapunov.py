@@ -7,7 +7,7 @@ occupations n (the Lindblad equation (7) with population rates 2Γ)::
 
 whose steady state solves the Lyapunov equation A rho + rho A† + Q = 0 with
 A = -ih - Γ and Q = 2Γn.  Row-major vectorisation turns it into the 16x16
-linear system (A ⊗ 1 + 1 ⊗ conj A) vec(rho) = -vec(Q), solved batched over k
+linear system (A ⊗ 1 + 1 ⊗ conj A) vec(rho) = -vec(Q) (:func:`solve_sylvester`), solved batched over k
 (robust also where A is defective).  Kept in ``keldysh/`` because the
 single-momentum API uses it; the solvers build on it in ``solvers.born_markov``.
 """
@@ -15,19 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["lyapunov_operator", "solve_sylvester", "solve_lyapunov", "lyapunov_steady_state",
-           "lyapunov_response"]
+__all__ = ["solve_sylvester", "solve_lyapunov", "lyapunov_steady_state", "lyapunov_response"]
 
 _EYE4 = np.eye(4)
-
-
-def lyapunov_operator(h, gamma) -> np.ndarray:
-    """The 16x16 matrix L = A ⊗ 1 + 1 ⊗ conj(A), A = -ih - Γ, batched: (n_k, 16, 16)."""
-    h = np.asarray(h, dtype=complex)
-    gamma = np.broadcast_to(np.asarray(gamma, dtype=float), h.shape[:-1])
-    A = -1j * h - gamma[..., :, None] * _EYE4
-    return (np.einsum("...ij,kl->...ikjl", A, _EYE4).reshape(h.shape[:-2] + (16, 16))
-            + np.einsum("ij,...kl->...ikjl", _EYE4, np.conj(A)).reshape(h.shape[:-2] + (16, 16)))
 
 
 def solve_sylvester(A, B, Q) -> np.ndarray:
@@ -44,11 +34,12 @@ def solve_sylvester(A, B, Q) -> np.ndarray:
 
 
 def solve_lyapunov(h, gamma, Q) -> np.ndarray:
-    """Solve A X + X A† + Q = 0 for X, batched over leading axes (Q need not be Hermitian)."""
-    L = lyapunov_operator(h, gamma)
-    Q = np.asarray(Q, dtype=complex)
-    x = np.linalg.solve(L, -Q.reshape(Q.shape[:-2] + (16, 1)))
-    return x.reshape(Q.shape)
+    """Solve A X + X A† + Q = 0 for X, A = -ih - Γ, batched over leading axes (Q need not be
+    Hermitian)."""
+    h = np.asarray(h, dtype=complex)
+    gamma = np.broadcast_to(np.asarray(gamma, dtype=float), h.shape[:-1])
+    A = -1j * h - gamma[..., :, None] * _EYE4
+    return solve_sylvester(A, np.conj(np.swapaxes(A, -1, -2)), Q)
 
 
 def lyapunov_steady_state(h, gamma, n) -> np.ndarray:

@@ -193,8 +193,13 @@ def eq13_kernel(E, Gamma, n22, n11_opposite, weight):
     """Eq. (13): F = -(1/N) Σ_k E_k/(E_k² + Γ²) (1 - n^22_k - n^11_{-k}).
 
     All arguments broadcast over the samples; ``weight`` carries the 1/N."""
+    return float(np.sum(weight * _eq13_summand(E, Gamma, n22, n11_opposite)))
+
+
+def _eq13_summand(E, Gamma, n22, n11_opposite):
+    """-E/(E² + Γ²) (1 - n^22_k - n^11_{-k}), the summand of Eq. (13)."""
     E = np.asarray(E, dtype=float)
-    return float(-np.sum(weight * E / (E**2 + Gamma**2) * (1.0 - n22 - n11_opposite)))
+    return -E / (E**2 + Gamma**2) * (1.0 - n22 - n11_opposite)
 
 
 def paper_kernel_samples(modes: ModeArrays) -> np.ndarray:
@@ -209,10 +214,8 @@ def paper_kernel_samples(modes: ModeArrays) -> np.ndarray:
     eps = xi[:, 1] - xi[:, 0]
     n22 = eq10_n22(eps, modes.rabi, g[:, 0], g[:, 1], occ[:, 0], occ[:, 1])
     n11 = eq11_n11(eps, modes.rabi, g[:, 0], g[:, 1], occ[:, 0], occ[:, 1])
-    Ep, Gp = xi[:, 1] + xi[:, 2], g[:, 1] + g[:, 2]
-    Em, Gm = xi[:, 3] + xi[:, 0], g[:, 3] + g[:, 0]
-    fp = -Ep / (Ep**2 + Gp**2) * (1.0 - n22 - occ[:, 2])
-    fm = -Em / (Em**2 + Gm**2) * (1.0 - occ[:, 3] - n11)
+    fp = _eq13_summand(xi[:, 1] + xi[:, 2], g[:, 1] + g[:, 2], n22, occ[:, 2])
+    fm = _eq13_summand(xi[:, 3] + xi[:, 0], g[:, 3] + g[:, 0], occ[:, 3], n11)
     return np.stack([fp, fm], axis=-1)
 
 

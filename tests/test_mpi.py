@@ -178,6 +178,24 @@ def test_exception_on_one_rank_ends_the_job(mpiexec, tmp_path, n):
     assert not output.exists()
 
 
+def _start_until_checkpoint(mpiexec, config, output, cwd, **popen):
+    """Start a 2-rank scan and return once its first checkpoint is on disk."""
+    proc = subprocess.Popen(_command(mpiexec, 2, config, output), env=_env(), cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    deadline = time.monotonic() + 120
+    try:
+        while not output.exists():  # the first checkpoint: the scan is under way
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "no checkpoint appeared"
+            time.sleep(0.02)
+    except BaseException:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        raise
+    return proc
+
+
 def test_sigterm_checkpoints_exits_75_and_resume_completes(mpiexec, tmp_path):
     values = "[0.3, 0.6, 1.2, 2.5, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0]"
     config = _write(tmp_path, PHASE.format(values=values), "phase.toml")
@@ -186,14 +204,8 @@ def test_sigterm_checkpoints_exits_75_and_resume_completes(mpiexec, tmp_path):
     assert done.returncode == 0, done.stderr
 
     output = tmp_path / "interrupted.h5"
-    proc = subprocess.Popen(_command(mpiexec, 2, config, output), env=_env(), cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = _start_until_checkpoint(mpiexec, config, output, tmp_path)
     try:
-        deadline = time.monotonic() + 120
-        while not output.exists():  # the first checkpoint: the scan is under way
-            assert proc.poll() is None, proc.communicate()[1]
-            assert time.monotonic() < deadline, "no checkpoint appeared"
-            time.sleep(0.02)
         t0 = time.monotonic()
         proc.send_signal(signal.SIGTERM)  # to mpiexec, as SLURM / long.sbatch do; it forwards
         stdout, stderr = proc.communicate(timeout=60)
@@ -233,15 +245,8 @@ def test_sigkill_then_resume_gives_identical_results(mpiexec, tmp_path):
     assert done.returncode == 0, done.stderr
 
     output = tmp_path / "killed.h5"
-    proc = subprocess.Popen(_command(mpiexec, 2, config, output), env=_env(), cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = _start_until_checkpoint(mpiexec, config, output, tmp_path, start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while not output.exists():  # the first checkpoint is on disk
-            assert proc.poll() is None, proc.communicate()[1]
-            assert time.monotonic() < deadline, "no checkpoint appeared"
-            time.sleep(0.02)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=60)
     finally:
