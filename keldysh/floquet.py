@@ -31,8 +31,9 @@ term, (A0/2) P_-(k), is the counter-rotating coupling the RWA drops; the second-
 term (A0^2/4) (d^2/dkx^2 + d^2/dky^2) H = -(A0^2/4) [[0, h], [h*, 0]] renormalises the hopping.
 
 **Floquet-Sambe matrix.**  H(t) = sum_m H^(m) e^{-i m omega0 t}; the Fourier components are
-computed exactly (to rounding: the true harmonics fall off as Bessel functions J_m(A0), the
-aliases are below 1e-40) by FFT of H(k + A(t)) over ``n_samples`` points of one period.  A
+computed exactly (to rounding: the true harmonics fall off as Bessel functions J_m(A0), so for
+A0 <~ 1 the aliases of harmonic 2N + 1 and beyond are far below 1e-16) by FFT of H(k + A(t))
+over ``n_samples`` points of one period.  A
 Floquet state e^{-i q t} sum_n phi_n e^{-i n omega0 t} solves::
 
     q phi_m = sum_n [H^(m-n) - n omega0 delta_mn] phi_n,       m, n = -N..N,
