@@ -154,7 +154,7 @@ def test_nonlinear_gap_solution_matches_time_integration():
     mesh = EnergyMesh.resonant(model, 1.02, 0.01, 40, 20)
     modes = system.modes(mesh)
     V, v = 0.0, 1.0
-    assert linear_spectrum(modes, V, v)[0].real > 0
+    assert linear_spectrum(modes, V, v).real.max() > 0
     tr = integrate(modes, V, v, t_end=3e5, seed=1e-7, n_out=200)
     ph = np.unwrap(np.angle(tr.delta_plus[-40:]))
     nu_t = -(ph[-1] - ph[0]) / (tr.t[-1] - tr.t[-40])
@@ -163,7 +163,10 @@ def test_nonlinear_gap_solution_matches_time_integration():
     assert abs(res.delta_plus) == pytest.approx(abs(tr.delta_plus[-1]), rel=1e-6)
     assert abs(res.delta_minus) == pytest.approx(abs(tr.delta_minus[-1]), rel=1e-6)
     assert res.nu == pytest.approx(nu_t, abs=1e-6 * abs(nu_t) + 1e-12)
-    assert len(res.history) == res.iterations or len(res.history) > 0
+    # history: the residual at every evaluation of the accepted run (whether nfev counts scipy's
+    # extra shape-check call depends on its version), falling from O(1) to the solution
+    assert res.iterations <= len(res.history) <= res.iterations + 1
+    assert np.all(np.isfinite(res.history)) and res.history.min() < 1e-10 * res.history[0]
 
 
 def test_no_fake_convergence_when_normal_state_is_stable():
@@ -172,11 +175,14 @@ def test_no_fake_convergence_when_normal_state_is_stable():
     mesh = EnergyMesh.resonant(model, 1.02, 0.01, 40, 20)
     modes = system.modes(mesh)
     V, v = 0.5, 0.1  # |V| > |V'|: the full criterion says stable
-    assert linear_spectrum(modes, V, v)[0].real < 0
+    assert linear_spectrum(modes, V, v).real.max() < 0
     res = solve_gap(system, mesh, V, v, route="born_markov")
     assert not res.converged
     assert "no nonzero solution" in res.reason
     assert len(res.attempts) >= 5
+    # the evidence: every start, small or large, collapsed onto the normal state Δ = 0
+    for a in res.attempts:
+        assert a["final_amplitude"] < 1e-6 * a["start_amplitude"], a
     tr = integrate(modes, V, v, t_end=2e4, seed=1e-6, n_out=50)
     assert abs(tr.delta_plus[-1]) < 1e-3 * abs(tr.delta_plus[0])
 
