@@ -30,6 +30,7 @@ import contextlib
 import dataclasses
 import datetime
 import errno
+import fnmatch
 import functools
 import json
 import logging
@@ -66,21 +67,37 @@ FORMAT = "keldysh-engine results"
 
 _DISTRIBUTION = "keldysh-engine"
 _DATA_SECTIONS = ("mesh", "grids", "results", "history", "checkpoint")
+_MAPPING_ORDER = ("results", "grids", "mesh", "history", "checkpoint")
 _CONFIG_JSON = "config_json"
 # Arrays at least this large are stored gzip-compressed (chunked); small ones stay contiguous.
 _COMPRESS_MIN_SIZE = 4096
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class Results:
-    """Contents of a results file, as plain Python/numpy values.
+class Results(Mapping):
+    """Contents of a results file, as plain Python/numpy values; what :func:`load` returns.
+
+    A read-only mapping from slash-separated paths to values, like an open ``h5py.File``
+    without the file: ``r.keys()`` lists every leaf (dataset or attribute) of the data
+    sections as ``"<section>/<name>"`` paths, e.g. ``"results/paper_eq14"`` or
+    ``"results/born_markov/chi_plus"``; ``r[path]`` returns a leaf (numpy array, Python scalar,
+    str or None) or, for a group path such as ``"results"`` or ``"results/born_markov"``, the
+    nested dict below it; ``path in r`` is True for leaves and groups; ``r.items()`` yields
+    (path, leaf) pairs. A leading ``/`` is accepted. The root attributes and the config are
+    not in the mapping: they are the attributes :attr:`attrs` and :attr:`config`.
+
+    :meth:`to_xarray` returns ``/results`` as an :class:`xarray.Dataset` with the dimensions
+    of the task's layout labelled (scan value, |V'|, branch, boundary, ν, k, ω, mode); see
+    ``docs/hdf5_schema.md``.
 
     Attributes
     ----------
     task : str
-        What was run (e.g. the solver name), the root attribute ``task``.
+        What was run (the ``keldysh-run`` task, e.g. ``"phase-diagram"``), the root
+        attribute ``task``.
     config : dict
-        The resolved config, exactly as written (from ``/config@config_json``).
+        The resolved config (defaults included), exactly as written (from
+        ``/config@config_json``).
     results, mesh, grids, history, checkpoint : dict or None
         The data sections: nested dicts of numpy arrays, Python scalars (int, float, complex,
         bool), strings and None. ``results`` is always a dict; the others are None when the
@@ -92,8 +109,8 @@ class Results:
         True when the run completed; False for a checkpoint of an unfinished run (and for a
         file whose ``finished`` attribute is missing).
 
-    Equality is identity (``eq=False``): the fields hold numpy arrays, for which ``==`` is
-    elementwise, so a generated ``__eq__`` would raise instead of answering.
+    Equality is identity: the fields hold numpy arrays, for which ``==`` is elementwise, so a
+    field-by-field (or mapping) ``__eq__`` would raise instead of answering.
     """
 
     task: str
@@ -111,12 +128,83 @@ class Results:
         """Schema version of the file this was loaded from."""
         return self.attrs["schema_version"]
 
+    @property
+    def sections(self) -> tuple[str, ...]:
+        """Names of the data sections present, ``"results"`` first (the order of :meth:`keys`)."""
+        return tuple(name for name in _MAPPING_ORDER if getattr(self, name) is not None)
+
+    # -- mapping over "section/.../name" paths ----------------------------------------------
+    def __getitem__(self, path: str) -> Any:
+        if not isinstance(path, str):
+            raise KeyError(path)
+        parts = (path[1:] if path.startswith("/") else path).split("/")
+        if parts[0] not in self.sections:
+            raise KeyError(path)
+        node: Any = getattr(self, parts[0])
+        for part in parts[1:]:
+            if not isinstance(node, dict) or part not in node:
+                raise KeyError(path)
+            node = node[part]
+        return node
+
+    def __iter__(self):
+        for name in self.sections:
+            yield from _leaf_paths(getattr(self, name), name)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    # Mapping defines __eq__ (and so drops __hash__); results compare by identity.
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    __hash__ = object.__hash__
+
     def __repr__(self) -> str:
-        present = [name for name in _DATA_SECTIONS if getattr(self, name) is not None]
         return (
             f"Results(task={self.task!r}, finished={self.finished}, "
-            f"sections={present}, created={self.attrs.get('created')!r})"
+            f"sections={list(self.sections)}, created={self.attrs.get('created')!r})"
         )
+
+    def to_xarray(self):
+        """``/results`` as an :class:`xarray.Dataset` with labelled dimensions.
+
+        Dimensions and coordinates follow the task's layout (``docs/hdf5_schema.md``,
+        "Labelled data"): ``scan`` (the scan values, ``attrs["scan_parameter"]`` names the
+        parameter), ``v`` (|V'|), ``branch`` (lower/upper), ``boundary`` and ``interval``
+        (full-criterion crossings and the intervals between them), ``nu``, ``k`` (points of
+        the spectral cut, with coordinates ``q`` and ``k_vector``), ``omega``, ``mode``,
+        ``delta``/``ky``/``kx`` (η maps). Nested groups become variables named with dots
+        (``"born_markov.chi_plus"``); scalars become 0-d variables (None is left out); arrays
+        the layout does not know get generic dimensions ``dim_<name>_<axis>``, so new keys
+        never break it. ``/grids`` entries become coordinates, scalar ones attributes; the
+        dataset's attributes also hold ``task``, ``finished``, the root attributes and the
+        resolved config as JSON (``config_json``). Energies, frequencies and momenta keep the
+        file's units (t, and 1/a with a the C-C distance).
+
+        Raises
+        ------
+        ImportError
+            xarray is not installed (it is the optional extra ``keldysh-engine[xarray]``).
+        """
+        try:
+            import xarray
+        except ImportError as exc:
+            raise ImportError(
+                "Results.to_xarray needs xarray, an optional dependency: "
+                "pip install 'keldysh-engine[xarray]' (or pip install xarray)"
+            ) from exc
+        data_vars, coords, attrs = _labelled(self)
+        return xarray.Dataset(data_vars=data_vars, coords=coords, attrs=attrs)
+
+
+def _leaf_paths(tree: Mapping[str, Any], prefix: str):
+    for key, value in tree.items():
+        path = f"{prefix}/{key}"
+        if isinstance(value, dict):
+            yield from _leaf_paths(value, path)
+        else:
+            yield path
 
 
 # --------------------------------------------------------------------------------------------
@@ -500,6 +588,166 @@ _READERS: dict[int, Callable[[h5py.File], dict[str, Any]]] = {1: _read_v1}
 # Version n -> function taking the in-memory layout of version n to that of version n + 1.
 # Schema 2 will add `_read_v2` to _READERS and `2 - 1 = 1: _upgrade_1_to_2` here.
 _UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+# --------------------------------------------------------------------------------------------
+# labelled dimensions (Results.to_xarray)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Layout:
+    """How the arrays of one task are labelled (the layouts of ``solvers`` tasks, documented in
+    ``docs/running.md``, "What each task writes").
+
+    ``coords``: (path in the file, coordinate name, dims) for the arrays that label axes.
+    ``variables``: (glob on the path below ``/results``, dims), tried in order; the first rule
+    whose rank and sizes fit the array wins; a trailing ``...`` leaves the remaining axes to
+    generic dimensions. Arrays that no rule fits get generic dimensions ``dim_<name>_<axis>``.
+    """
+
+    coords: tuple = ()
+    variables: tuple = ()
+
+
+_SPECTRAL_CUBE = ("k", "omega", "mode")
+_LAYOUTS: dict[str, _Layout] = {
+    "eta-map": _Layout(
+        coords=(
+            ("grids/delta", "delta", ("delta",)),
+            ("grids/ky", "ky", ("ky",)),
+            ("grids/kx", "kx", ("kx",)),
+            ("grids/bz_corners", "bz_corners", ("corner", "component")),
+        ),
+        variables=(
+            ("eta", ("delta", "ky", "kx")),
+            ("energy", ("delta", "ky", "kx")),
+            ("K_plus", ("delta", "component")),
+            ("K_minus", ("delta", "component")),
+            ("eta_at_K_plus", ("delta",)),
+        ),
+    ),
+    "susceptibility": _Layout(
+        coords=(("grids/nu", "nu", ("nu",)),),
+        variables=(("*/chi_plus", ("nu",)), ("*/chi_minus", ("nu",))),
+    ),
+    "phase-diagram": _Layout(
+        coords=(
+            ("grids/scan_values", "scan", ("scan",)),
+            ("grids/v_values", "v", ("v",)),
+            ("grids/branches", "branch", ("branch",)),
+            ("grids/nu", "nu_grid", ("scan", "nu_point")),
+            ("history/completed", "completed", ("scan",)),
+        ),
+        variables=(
+            ("paper_*", ("scan", "v", "branch")),
+            ("full_*", ("scan", "v", "boundary")),
+            ("nu_*", ("scan", "v", "boundary")),
+            ("unstable_modes_*", ("scan", "v", "interval")),
+            ("*", ("scan", ...)),  # every result of a scan has the scan as its first axis
+        ),
+    ),
+    "gap": _Layout(),  # scalars only
+    "spectral": _Layout(
+        coords=(
+            ("grids/q", "q", ("k",)),
+            ("grids/k", "k_vector", ("k", "component")),
+            ("grids/omega", "omega", ("omega",)),
+            ("grids/modes", "mode", ("mode",)),
+            ("results/valley_map/ky", "map_ky", ("map_ky",)),
+            ("results/valley_map/kx", "map_kx", ("map_kx",)),
+        ),
+        variables=(
+            ("A", _SPECTRAL_CUBE),
+            ("occupied", _SPECTRAL_CUBE),
+            ("distribution", _SPECTRAL_CUBE),
+            ("xi", ("k", "mode")),
+            ("energy", ("k",)),
+            ("detuning", ("k",)),
+            ("rabi", ("k",)),
+            ("born_markov/*", ("k",)),
+            ("keldysh/*", ("k",)),
+            ("valley_map/*", ("map_ky", "map_kx")),
+        ),
+    ),
+}
+_COMPONENTS = np.array(["x", "y"])
+_UNITS = "energies and frequencies in units of t (hbar = 1), momenta in units of 1/a (a: C-C distance)"
+
+
+def _fit(dims: tuple, shape: tuple, sizes: Mapping[str, int]) -> tuple[str, ...] | None:
+    """The named dims of ``dims`` if an array of ``shape`` fits them (rank, known sizes)."""
+    named = dims[:-1] if dims and dims[-1] is Ellipsis else dims
+    if len(shape) < len(named) or (named is dims and len(shape) != len(dims)):
+        return None
+    if any(sizes.get(dim, n) != n for dim, n in zip(named, shape)):
+        return None
+    return tuple(named)
+
+
+def _generic(name: str, dims: tuple, ndim: int) -> tuple[str, ...]:
+    return tuple(dims) + tuple(f"dim_{name}_{axis}" for axis in range(len(dims), ndim))
+
+
+def _labelled(r: Results) -> tuple[dict, dict, dict]:
+    """(data_vars, coords, attrs) of :meth:`Results.to_xarray`."""
+    layout = _LAYOUTS.get(r.task, _Layout())
+    sizes: dict[str, int] = {}
+    coords: dict[str, tuple] = {}
+    used: set[str] = set()
+    for path, name, dims in layout.coords:
+        value = r.get(path)
+        if not isinstance(value, np.ndarray) or (fitted := _fit(dims, value.shape, sizes)) is None:
+            continue  # absent or of another shape: left to the generic treatment
+        coords[name] = (fitted, value)
+        sizes.update(zip(fitted, value.shape))
+        used.add(path)
+
+    data_vars: dict[str, tuple] = {}
+    for full_path in _leaf_paths(r.results, "results"):
+        value = r[full_path]
+        if full_path in used or value is None:
+            continue
+        path = full_path[len("results/"):]
+        name = path.replace("/", ".")
+        if name in coords:
+            name = f"results.{name}"
+        if not isinstance(value, np.ndarray):
+            data_vars[name] = ((), np.asarray(value))
+            continue
+        dims: tuple = ()
+        for pattern, rule in layout.variables:
+            if fnmatch.fnmatchcase(path, pattern):
+                fitted = _fit(rule, value.shape, sizes)
+                if fitted is not None:
+                    dims = fitted
+                    break
+        dims = _generic(name, dims, value.ndim)
+        sizes.update(zip(dims, value.shape))
+        data_vars[name] = (dims, value)
+
+    attrs: dict[str, Any] = {
+        "task": r.task,
+        "finished": r.finished,
+        "units": _UNITS,
+        "config_json": json.dumps(r.config),
+    }
+    for key, value in r.attrs.items():
+        if key not in attrs:
+            attrs[key] = json.dumps(value) if isinstance(value, list) else value
+    for path in _leaf_paths(r.grids or {}, "grids"):
+        value = r[path]
+        if path in used or value is None:
+            continue
+        name = path[len("grids/"):].replace("/", ".")
+        if not isinstance(value, np.ndarray):
+            attrs[name if name not in attrs else f"grids.{name}"] = value
+            continue
+        if name in coords or name in data_vars:
+            name = f"grids.{name}"
+        coords[name] = (_generic(name, (), value.ndim), value)
+    if sizes.get("component") == _COMPONENTS.size:
+        coords["component"] = (("component",), _COMPONENTS)
+    return data_vars, coords, attrs
 
 
 # --------------------------------------------------------------------------------------------

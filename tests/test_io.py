@@ -5,6 +5,7 @@ import dataclasses
 import json
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import h5py
@@ -429,3 +430,283 @@ def test_frozen_v1_file_still_loads():
     rho[:, 0, 0] = [0.25, 0.5]
     rho[:, 1, 2] = [0.1 + 0.2j, -0.3j]
     _assert_tree_equal(r.checkpoint, {"iteration": 7, "rho": rho})
+
+
+# ------------------------------------------------------------- the Results mapping API
+
+
+def test_results_is_a_mapping_of_slash_paths(tmp_path):
+    path = tmp_path / "r.h5"
+    results = {"x": 1.0, "route": {"chi": np.arange(3.0), "note": "ok"}, "nothing": None}
+    grids = {"nu": np.linspace(-1, 1, 3)}
+    _write(path, results=results, grids=grids, history={"seconds": 0.5})
+    r = io.load(path)
+    assert isinstance(r, Mapping)
+    # leaves only, "results" first, then the other sections present (mesh, checkpoint absent);
+    # within a group its attributes (scalars, strings, None) come before its datasets and groups
+    assert list(r.keys()) == [
+        "results/x", "results/nothing", "results/route/note", "results/route/chi",
+        "grids/nu", "history/seconds",
+    ]
+    assert len(r) == 6 and r.sections == ("results", "grids", "history")
+    assert r["results/x"] == 1.0 and r["/results/route/note"] == "ok"
+    np.testing.assert_array_equal(r["results/route/chi"], [0.0, 1.0, 2.0])
+    assert r["results/nothing"] is None
+    assert r["results/route"] is r.results["route"]  # a group path gives the nested dict
+    assert r["grids"] is r.grids
+    for present in ("results/x", "results/route", "results", "/grids/nu", "history/seconds"):
+        assert present in r
+    for absent in ("results/y", "results/x/deeper", "mesh", "mesh/kind", "config", "attrs",
+                   "results//x", "", "task", 3, None):
+        assert absent not in r
+    with pytest.raises(KeyError, match="results/y"):
+        r["results/y"]
+    with pytest.raises(KeyError):
+        r["checkpoint"]
+    leaves = dict(r.items())
+    assert leaves.keys() == set(r)
+    assert leaves["history/seconds"] == 0.5
+    assert r.get("results/absent", "default") == "default"
+
+
+def test_results_compare_by_identity_and_hash(tmp_path):
+    _write(tmp_path / "r.h5", results={"a": np.arange(3)})
+    first, second = io.load(tmp_path / "r.h5"), io.load(tmp_path / "r.h5")
+    assert first == first and first != second  # no elementwise array comparison
+    assert len({first, second, first}) == 2
+
+
+def test_frozen_v1_file_as_a_mapping():
+    r = io.load(DATA / "results_v1.h5")
+    assert r["results/per_valley/S"].dtype == np.float32
+    assert r["checkpoint/iteration"] == 7
+    assert "results/nu" in r and r["results/nu"] is None
+    assert len(r) == 12 + 2 + 2 + 2 + 2  # results, mesh, grids, history, checkpoint leaves
+
+
+# ----------------------------------------------------------------------- to_xarray
+
+# Synthetic files with the layouts of the solvers tasks (docs/running.md, "What each task
+# writes"), every dimension of a different size so that a wrong label cannot go unnoticed.
+N_SCAN, N_V, N_BOUND, N_NU = 3, 2, 6, 11
+
+
+def _phase_diagram_sections():
+    rng = np.random.default_rng(3)
+    completed = np.array([True, True, False])
+    results = {
+        "paper_eq14": rng.normal(size=(N_SCAN, N_V, 2)),
+        "paper_born_markov": rng.normal(size=(N_SCAN, N_V, 2)),
+        "full_born_markov": rng.normal(size=(N_SCAN, N_V, N_BOUND)),
+        "nu_born_markov": rng.normal(size=(N_SCAN, N_V, N_BOUND)),
+        "unstable_modes_born_markov": rng.integers(-1, 3, size=(N_SCAN, N_V, N_BOUND + 1)),
+        "chi_plus_born_markov": rng.normal(size=N_SCAN) + 1j,
+        "Omega": np.array([1e-4, 1e-3, 1e-2]),
+        # keys the layout does not know: the scan axis is still labelled
+        "growth_rate_born_markov": rng.normal(size=(N_SCAN, N_V, 5)),
+        "paper_odd": rng.normal(size=(N_SCAN, 4)),  # "paper_*" but not (scan, v, branch)
+        "status": "ok",
+    }
+    grids = {
+        "scan_parameter": "Omega_over_Gamma",
+        "scan_values": np.array([0.1, 1.0, 10.0]),
+        "v_values": np.array([0.0, 0.5]),
+        "nu": rng.normal(size=(N_SCAN, N_NU)),
+        "branches": np.array(["lower", "upper"]),
+    }
+    history = {"seconds": np.ones(N_SCAN), "completed": completed}
+    return results, grids, history
+
+
+def test_to_xarray_phase_diagram(tmp_path):
+    pytest.importorskip("xarray")
+    results, grids, history = _phase_diagram_sections()
+    path = tmp_path / "pd.h5"
+    io.write_results(path, task="phase-diagram", config={"task": "phase-diagram"},
+                     results=results, grids=grids, history=history, finished=False)
+    ds = io.load(path).to_xarray()
+    expected_dims = {
+        "paper_eq14": ("scan", "v", "branch"),
+        "paper_born_markov": ("scan", "v", "branch"),
+        "full_born_markov": ("scan", "v", "boundary"),
+        "nu_born_markov": ("scan", "v", "boundary"),
+        "unstable_modes_born_markov": ("scan", "v", "interval"),
+        "chi_plus_born_markov": ("scan",),
+        "Omega": ("scan",),
+        "growth_rate_born_markov": ("scan", "dim_growth_rate_born_markov_1",
+                                    "dim_growth_rate_born_markov_2"),
+        "paper_odd": ("scan", "dim_paper_odd_1"),
+        "status": (),
+    }
+    assert {name: ds[name].dims for name in ds.data_vars} == expected_dims
+    for name in ds.data_vars:
+        np.testing.assert_array_equal(ds[name].values, results[name])
+    np.testing.assert_array_equal(ds["scan"].values, grids["scan_values"])
+    np.testing.assert_array_equal(ds["v"].values, grids["v_values"])
+    assert list(ds["branch"].values) == ["lower", "upper"]
+    assert ds["nu_grid"].dims == ("scan", "nu_point")
+    np.testing.assert_array_equal(ds["completed"].values, history["completed"])
+    assert ds.attrs["scan_parameter"] == "Omega_over_Gamma"
+    assert ds.attrs["task"] == "phase-diagram" and ds.attrs["finished"] is False
+    assert json.loads(ds.attrs["config_json"]) == {"task": "phase-diagram"}
+    # labels select: the upper branch at |V'| = 0.5 for the second scan value
+    assert ds["paper_eq14"].sel(scan=1.0, v=0.5, branch="upper").item() == results["paper_eq14"][1, 1, 1]
+
+
+def test_to_xarray_eta_map_susceptibility_spectral_gap(tmp_path):
+    pytest.importorskip("xarray")
+    rng = np.random.default_rng(4)
+    cases = {
+        "eta-map": (
+            {"eta": rng.normal(size=(2, 4, 5)), "energy": rng.normal(size=(2, 4, 5)),
+             "K_plus": rng.normal(size=(2, 2)), "K_minus": rng.normal(size=(2, 2)),
+             "eta_at_K_plus": np.ones(2), "valley_note": "K+ has eta = +1"},
+            {"delta": np.array([0.25, 5.0]), "kx": np.linspace(-1, 1, 5),
+             "ky": np.linspace(-1, 1, 4), "bz_corners": rng.normal(size=(6, 2))},
+            {"eta": ("delta", "ky", "kx"), "energy": ("delta", "ky", "kx"),
+             "K_plus": ("delta", "component"), "K_minus": ("delta", "component"),
+             "eta_at_K_plus": ("delta",), "valley_note": ()},
+        ),
+        "susceptibility": (
+            {"F_plus_eq14": 0.36, "pair_energy": 1e-3,
+             "paper": {"chi_plus_0": 0.3 + 0j, "F_plus": 0.3},
+             "born_markov": {"chi_plus_0": 0.2 + 0.3j, "chi_plus": rng.normal(size=7) + 0j,
+                             "chi_minus": rng.normal(size=7) + 0j}},
+            {"nu": np.linspace(-1, 1, 7)},
+            {"F_plus_eq14": (), "pair_energy": (), "paper.chi_plus_0": (), "paper.F_plus": (),
+             "born_markov.chi_plus_0": (), "born_markov.chi_plus": ("nu",),
+             "born_markov.chi_minus": ("nu",)},
+        ),
+        "spectral": (
+            {"A": rng.random((3, 5, 4)), "occupied": rng.random((3, 5, 4)),
+             "distribution": rng.random((3, 5, 4)), "energy": rng.random(3),
+             "detuning": rng.random(3), "rabi": rng.random(3), "xi": rng.random((3, 4)),
+             "born_markov": {"n22_k": rng.random(3)}, "keldysh": {"n22_k": rng.random(3)},
+             "q_resonance": 0.3,
+             "valley_map": {"kx": np.linspace(0, 1, 6), "ky": np.linspace(0, 1, 7),
+                            "n22_k": rng.random((7, 6))}},
+            {"q": np.linspace(0.1, 0.5, 3), "k": rng.normal(size=(3, 2)),
+             "omega": np.linspace(-1, 1, 5), "modes": np.array(["c_k1", "c_k2", "c+_-k1", "c+_-k2"])},
+            {"A": ("k", "omega", "mode"), "occupied": ("k", "omega", "mode"),
+             "distribution": ("k", "omega", "mode"), "energy": ("k",), "detuning": ("k",),
+             "rabi": ("k",), "xi": ("k", "mode"), "born_markov.n22_k": ("k",),
+             "keldysh.n22_k": ("k",), "q_resonance": (), "valley_map.n22_k": ("map_ky", "map_kx")},
+        ),
+        "gap": (
+            {"converged": True, "reason": "converged", "delta_plus": 1e-3 + 0j, "iterations": 4},
+            {},
+            {"converged": (), "reason": (), "delta_plus": (), "iterations": ()},
+        ),
+    }
+    for task, (results, grids, expected_dims) in cases.items():
+        path = tmp_path / f"{task}.h5"
+        io.write_results(path, task=task, config={}, results=results, grids=grids)
+        ds = io.load(path).to_xarray()
+        assert {name: ds[name].dims for name in ds.data_vars} == expected_dims, task
+        for name in ds.data_vars:
+            want = results
+            for part in name.split("."):
+                want = want[part]
+            np.testing.assert_array_equal(ds[name].values, want, err_msg=f"{task}: {name}")
+    ds = io.load(tmp_path / "eta-map.h5").to_xarray()
+    np.testing.assert_array_equal(ds["ky"].values, np.linspace(-1, 1, 4))
+    assert list(ds["component"].values) == ["x", "y"]
+    assert ds["bz_corners"].dims == ("corner", "component")
+    ds = io.load(tmp_path / "spectral.h5").to_xarray()
+    assert list(ds["mode"].values) == ["c_k1", "c_k2", "c+_-k1", "c+_-k2"]
+    assert ds["q"].dims == ("k",) and ds["k_vector"].dims == ("k", "component")
+    np.testing.assert_array_equal(ds["map_kx"].values, np.linspace(0, 1, 6))
+    assert ds["A"].sel(mode="c_k2").shape == (3, 5)
+    ds = io.load(tmp_path / "susceptibility.h5").to_xarray()
+    np.testing.assert_array_equal(ds["nu"].values, np.linspace(-1, 1, 7))
+
+
+def test_to_xarray_unknown_task_and_frozen_v1_file():
+    pytest.importorskip("xarray")
+    r = io.load(DATA / "results_v1.h5")
+    ds = r.to_xarray()
+    assert "nu" not in ds  # None is left out
+    assert ds["per_valley.S"].dims == ("dim_per_valley.S_0", "dim_per_valley.S_1")
+    assert ds["empty"].shape == (0, 4)
+    np.testing.assert_array_equal(ds["Delta"].values, r.results["Delta"])
+    assert ds["label"].item() == "example" and ds["converged"].item() is True
+    np.testing.assert_array_equal(ds["omega"].values, r.grids["omega"])  # grids -> coordinates
+    assert ds.attrs["task"] == "born_markov" and ds.attrs["n_ranks"] == 2
+    assert json.loads(ds.attrs["argv"])[0] == "keldysh-run"
+
+
+def test_to_xarray_without_xarray_names_the_extra(tmp_path, monkeypatch):
+    _write(tmp_path / "r.h5")
+    r = io.load(tmp_path / "r.h5")
+    monkeypatch.setitem(sys.modules, "xarray", None)  # import xarray -> ImportError
+    with pytest.raises(ImportError, match=r"keldysh-engine\[xarray\]"):
+        r.to_xarray()
+
+
+# Tiny configs of every keldysh-run task: the real writers' layouts, labelled by to_xarray.
+_PAPER_SYSTEM = """
+[model]
+delta = 5.0
+[drive]
+omega0 = 5.1
+{omega}
+[baths]
+kind = "paper"
+Gamma1 = 5e-4
+Gamma2 = 5e-4
+"""
+_TINY_CONFIGS = {
+    "eta-map": ("task = 'eta-map'\n[model]\nt = 1.0\n[scan]\nparameter = 'delta'\n"
+                "values = [1.0, 5.0]\n[numerics]\ngrid_points = 8\n"),
+    "susceptibility": ("task = 'susceptibility'\n" + _PAPER_SYSTEM.format(omega="Omega = 1e-3")
+                       + "[numerics]\nroutes = ['paper', 'born_markov']\nnu_per_panel = 2\n"),
+    "phase-diagram": ("task = 'phase-diagram'\n" + _PAPER_SYSTEM.format(omega="")
+                      + "[scan]\nparameter = 'Omega_over_Gamma'\nvalues = [0.5, 5.0, 50.0]\n"
+                      "[numerics]\nroutes = ['paper', 'born_markov']\nv_values = [0.0, 1.0]\n"
+                      "nu_per_panel = 2\n"),
+    "gap": ("task = 'gap'\n[model]\ndelta = 1.0\n[baths]\nkind = 'quasi_thermal'\n"
+            "Gamma12 = 1e-3\nmu2 = 0.56\n[interaction]\nVprime = 1.0\n"
+            "[numerics]\nmesh = 'exact-dos'\nn_resonance = 20\nn_band = 10\n"),
+    "spectral": ("task = 'spectral'\n" + _PAPER_SYSTEM.format(omega="Omega = 5e-3")
+                 + "[numerics]\nn_cut = 5\nn_omega = 9\n"),
+}
+# The dimensions docs/hdf5_schema.md promises for the keys each task writes today.
+_REAL_DIMS = {
+    "eta-map": {"eta": ("delta", "ky", "kx"), "K_plus": ("delta", "component"),
+                "eta_at_K_plus": ("delta",)},
+    "susceptibility": {"born_markov.chi_plus": ("nu",), "born_markov.chi_minus": ("nu",),
+                       "paper.chi_plus_0": (), "F_plus_eq14": ()},
+    "phase-diagram": {"paper_eq14": ("scan", "v", "branch"),
+                      "paper_born_markov": ("scan", "v", "branch"),
+                      "full_born_markov": ("scan", "v", "boundary"),
+                      "nu_born_markov": ("scan", "v", "boundary"),
+                      "unstable_modes_born_markov": ("scan", "v", "interval"),
+                      "chi_plus_born_markov": ("scan",), "Omega": ("scan",)},
+    "gap": {"converged": (), "delta_plus": (), "nu": ()},
+    "spectral": {"A": ("k", "omega", "mode"), "distribution": ("k", "omega", "mode"),
+                 "xi": ("k", "mode"), "born_markov.n22_k": ("k",),
+                 "valley_map.n22_k": ("map_ky", "map_kx")},
+}
+
+
+@pytest.mark.parametrize("task", sorted(_TINY_CONFIGS))
+def test_to_xarray_labels_what_the_tasks_write(tmp_path, task):
+    """Run the task through the CLI (python -m solvers) and check the labels of its keys."""
+    pytest.importorskip("xarray")
+    config = tmp_path / f"{task}.toml"
+    config.write_text(_TINY_CONFIGS[task])
+    out = tmp_path / f"{task}.h5"
+    done = subprocess.run([sys.executable, "-m", "solvers", str(config), "--output", str(out)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    r = io.load(out)
+    ds = r.to_xarray()
+    assert r.task == task and ds.attrs["task"] == task
+    for name, dims in _REAL_DIMS[task].items():
+        assert ds[name].dims == dims, (task, name)
+        np.testing.assert_array_equal(ds[name].values, r["results/" + name.replace(".", "/")])
+    # every key the writer produced is in the dataset (as a variable or a coordinate)
+    for path in r:
+        if path.startswith("results/") and r[path] is not None:
+            name = path[len("results/"):].replace("/", ".")
+            assert name in ds.variables or path.startswith("results/valley_map/k"), path
