@@ -5,7 +5,7 @@ import pytest
 from keldysh.baths import BathSet, fermi
 from keldysh.kmesh import EnergyMesh, KMesh
 from keldysh.lattice import HoneycombModel
-from keldysh.nambu import DrivenSystem
+from keldysh.nambu import DrivenSystem, ModeArrays
 from keldysh.single_k import correlators
 from solvers.born_markov import (eq10_n22, eq11_n11, eq13_kernel, eq14_kernel, eq15_kernel_minus,
                                  eq17_kernel, pair_response, paper_kernels, populations,
@@ -28,21 +28,57 @@ def test_spec_oracle_values():
     pair = correlators(ORACLE_XI, 0.002, ORACLE_GAMMA, occupation=ORACLE_OCC, delta_plus=d)[1, 2] / d
     assert pair.real == pytest.approx(0.0487373, abs=5e-8)
     assert pair.imag == pytest.approx(0.0487591, abs=5e-8)
-    # the undressed Eq. (9) form: -(1 - n22 - n11_-k)/(E - iΓ) ≈ 0.099 (1 + i)
-    n22 = rho[1, 1].real
-    undressed = -(1 - n22 - 1.0) / ((0.101 - 0.1) - 1j * 1e-3)
-    assert undressed == pytest.approx(0.099 * (1 + 1j), rel=0.01)
+
+
+def _oracle_modes():
+    """The spec §8 single-k problem as one-sample ModeArrays (weight 1)."""
+    return ModeArrays(xi=ORACLE_XI[None], rabi=np.array([0.002]), gamma=ORACLE_GAMMA[None],
+                      bath_mu=np.zeros((1, 4)), temperature=np.zeros((1, 4)),
+                      occupation=ORACLE_OCC[None], weight=np.ones(1), energy=np.ones(1))
+
+
+def test_closed_form_pair_response_at_the_spec_oracle():
+    """pair_response (the 2x2 closed form, not the Lyapunov solve) at the spec §8 point:
+    dressed, the oracle's 0.0487373 + 0.0487591i; undressed, Eq. (9)
+    -(1 - n22 - n11_-k)/(E - iΓ) with the oracle's n22 = 1.979316e-4, n11_-k = 1,
+    E = xi'(k2) + xi'(-k1) = 0.001, Γ = 1e-3, i.e. 0.0989658 (1 + i) (the spec's ~0.099 (1 + i))."""
+    modes = _oracle_modes()
+    dressed = pair_response(modes)[0][0]
+    assert dressed.real == pytest.approx(0.0487373, abs=5e-8)
+    assert dressed.imag == pytest.approx(0.0487591, abs=5e-8)
+    undressed = pair_response(modes, dressed=False)[0][0]
+    expected = -(1 - 1.979316e-4 - 1.0) / (0.001 - 1e-3j)
+    assert undressed == pytest.approx(expected, rel=1e-6)  # the oracle's n22 has 7 digits
+    assert abs(undressed - dressed) > 0.4 * abs(dressed)  # the dressing matters here
+
+
+def paper_eq10_n22(eps, Omega, G1, G2):
+    """Eq. (10) as printed (T = 0): n^22 = γ1 Ω~² / (γ1 γ2 + Ω~²), Ω~² = Ω²/(ε² + Γ²)."""
+    G = G1 + G2
+    w = Omega**2 / (eps**2 + G**2)
+    return (G1 / G) * w / ((G1 / G) * (G2 / G) + w)
+
+
+def paper_eq11_n11(eps, Omega, G1, G2):
+    """Eq. (11) as printed (T = 0): n^11 = 1 - γ2 Ω~² / (γ1 γ2 + Ω~²)."""
+    G = G1 + G2
+    w = Omega**2 / (eps**2 + G**2)
+    return 1 - (G2 / G) * w / ((G1 / G) * (G2 / G) + w)
 
 
 @pytest.mark.parametrize("eps", [-0.05, -1e-3, 0.0, 2e-4, 0.03])
 @pytest.mark.parametrize("rates", [(5e-4, 5e-4), (2e-4, 8e-4), (1e-3, 3e-4)])
 @pytest.mark.parametrize("Omega", [1e-5, 1e-3, 5e-3])
 def test_lyapunov_populations_equal_eqs_10_11(eps, rates, Omega):
+    """The Lyapunov populations and the library's Eqs. (10)-(11) against the printed formulas."""
     G1, G2 = rates
     xi = np.array([-0.2, -0.2 + eps, -0.2, -0.2 + eps])
     rho = correlators(xi, Omega, [G1, G2, G1, G2], occupation=ORACLE_OCC)
-    assert rho[1, 1].real == pytest.approx(eq10_n22(eps, Omega, G1, G2), abs=1e-12)
-    assert rho[0, 0].real == pytest.approx(eq11_n11(eps, Omega, G1, G2), abs=1e-12)
+    n22, n11 = paper_eq10_n22(eps, Omega, G1, G2), paper_eq11_n11(eps, Omega, G1, G2)
+    assert rho[1, 1].real == pytest.approx(n22, abs=1e-12)
+    assert rho[0, 0].real == pytest.approx(n11, abs=1e-12)
+    assert eq10_n22(eps, Omega, G1, G2) == pytest.approx(n22, rel=1e-12, abs=1e-300)
+    assert eq11_n11(eps, Omega, G1, G2) == pytest.approx(n11, rel=1e-12)
 
 
 def test_general_occupation_form_of_eqs_10_11():
