@@ -63,6 +63,7 @@ is not flat (spec §2), it varies as O(λ q²) near K+.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,7 +82,7 @@ __all__ = [
     "SpinSectorModel",
 ]
 
-SQRT3 = np.sqrt(3.0)
+SQRT3 = math.sqrt(3.0)
 
 #: next-nearest-neighbour vectors b_j = d_{j+1} - d_{j+2} (rows); Σ_j b_j = 0
 NNN_VECTORS = np.array([

@@ -96,7 +96,8 @@ def parse_quantity(value, kind: str, key: str = "value") -> pint.Quantity:
         try:
             q = ureg.Quantity(value)
         except Exception as exc:  # pint raises many types (even AssertionError) on bad input
-            raise ValueError(f"{key}: cannot parse {value!r} as {description} ({exc or type(exc).__name__})") from exc
+            reason = str(exc) or type(exc).__name__
+            raise ValueError(f"{key}: cannot parse {value!r} as {description} ({reason})") from exc
     else:
         raise ValueError(f"{key}: expected {description}, given as a string with its unit; "
                          f"got {value!r}")
