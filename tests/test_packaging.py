@@ -100,3 +100,36 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(built, tmp_path):
     assert "phase-diagram" in done.stdout  # the resolved config of the copied file
     assert "Traceback" not in done.stderr
     assert sorted(p.name for p in work.iterdir()) == ["quickstart.toml"]  # --check writes nothing
+
+
+def _project_version() -> str:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+
+def test_citation_cff_matches_the_project():
+    """CITATION.cff: the engine at the pyproject version, its licence, and the paper
+    (checked line by line: PyYAML is not a dependency; parsed in full when it is installed)."""
+    text = (ROOT / "CITATION.cff").read_text()
+    top = dict(line.split(":", 1) for line in text.splitlines()
+               if line and not line[0].isspace() and not line.startswith("#") and ":" in line)
+    top = {key: value.strip().strip('"') for key, value in top.items()}
+    assert top["cff-version"] == "1.2.0" and top["type"] == "software"
+    assert top["version"] == _project_version()
+    assert top["license"] == "BSD-3-Clause"
+    assert "10.1103/PhysRevB.100.060508" in text and "arXiv:1810.12309" in text
+    assert "\t" not in text  # YAML forbids tabs in indentation
+    try:
+        import yaml
+    except ImportError:
+        return
+    cff = yaml.safe_load(text)
+    assert cff["version"] == _project_version()
+    (paper,) = cff["references"]
+    assert [a["family-names"] for a in paper["authors"]] == ["Hart", "Goldstein", "Chamon", "Castelnovo"]
+    assert (paper["volume"], paper["year"]) == (100, 2019)
+
+
+def test_changelog_has_the_project_version():
+    text = (ROOT / "CHANGELOG.md").read_text()
+    assert "## [Unreleased]" in text
+    assert f"## [{_project_version()}] - " in text
