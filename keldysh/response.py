@@ -77,6 +77,8 @@ __all__ = [
 ]
 
 _NB = dict(cache=True, nogil=True)
+#: small helpers of the per-(sample, z) kernel: inlined (calls cost ~40 % of the kernel)
+_NB_INLINE = dict(cache=True, nogil=True, inline="always")
 
 #: Ψ indices of the pair fields: S_+ = rho[I[0], J[0]] = rho_12, S_- = -rho[I[1], J[1]] = -rho_03
 _I = (1, 0)
@@ -88,6 +90,7 @@ _PSI_R2 = 144.0
 #: B_2n / (2n), n = 1..7: ψ(y) = log y - 1/(2y) - Σ_n c_n y^{-2n}
 _C1, _C2, _C3, _C4, _C5, _C6, _C7 = (1.0 / 12, -1.0 / 120, 1.0 / 252, -1.0 / 240, 1.0 / 132,
                                       -691.0 / 32760, 1.0 / 12)
+_ASYM = np.array([_C1, _C2, _C3, _C4, _C5, _C6, _C7])
 #: max condition number of a block's eigenvector matrix
 _COND_MAX = 1e8
 
@@ -95,7 +98,14 @@ _COND_MAX = 1e8
 # ----------------------------------------------------------------------------
 # scalar special functions (numba)
 # ----------------------------------------------------------------------------
-@nb.njit(**_NB)
+@nb.njit(**_NB_INLINE)
+def _clog(v):
+    """Principal complex logarithm (math.log + math.atan2; |v| within 1e-150..1e150)."""
+    x, y = v.real, v.imag
+    return complex(0.5 * math.log(x * x + y * y), math.atan2(y, x))
+
+
+@nb.njit(**_NB_INLINE)
 def _log1p_over(v):
     """log(1 + v) / v for complex v (principal branch), 1 at v = 0, accurate for small |v|."""
     x, y = v.real, v.imag
@@ -110,7 +120,7 @@ def _log1p_over(v):
     return complex(re, im) / v
 
 
-@nb.njit(**_NB)
+@nb.njit(**_NB_INLINE)
 def _digamma(x):
     """ψ(x) for complex x with Re x > 0: recurrence up to |x| ≥ 12, then the asymptotic series."""
     acc = 0j
@@ -121,7 +131,7 @@ def _digamma(x):
     r = 1.0 / y
     r2 = r * r
     ser = r2 * (_C1 + r2 * (_C2 + r2 * (_C3 + r2 * (_C4 + r2 * (_C5 + r2 * (_C6 + r2 * _C7))))))
-    return acc + np.log(y) - 0.5 * r - ser
+    return acc + _clog(y) - 0.5 * r - ser
 
 
 @nb.njit(**_NB)
@@ -144,31 +154,25 @@ def _digamma_dd(xa, xb):
     rb = 1.0 / yb
     acc += _log1p_over((ya - yb) * rb) * rb
     rab = ra * rb
-    # h_j = r_a h_{j-1} + r_b^j; the odd j = 2n - 1 carry c_n
+    # h_j = r_a h_{j-1} + r_b^j; the odd j = 2n - 1 carry c_n; stop once max|r|^(2n) < 1e-17
+    # (the terms fall like |r|^(2n) relative to the leading 1/y)
+    big = max(ra.real * ra.real + ra.imag * ra.imag, rb.real * rb.real + rb.imag * rb.imag)
+    rpow = 1.0
     h = 1.0 + 0j
     rbj = 1.0 + 0j
     s = 0j
     for j in range(1, 14):
         rbj *= rb
         h = ra * h + rbj
-        if j == 1:
-            s += _C1 * h
-        elif j == 3:
-            s += _C2 * h
-        elif j == 5:
-            s += _C3 * h
-        elif j == 7:
-            s += _C4 * h
-        elif j == 9:
-            s += _C5 * h
-        elif j == 11:
-            s += _C6 * h
-        elif j == 13:
-            s += _C7 * h
+        if j % 2 == 1:
+            s += _ASYM[j // 2] * h
+            rpow *= big
+            if rpow < 1e-17:
+                break
     return acc + rab * (0.5 + s)
 
 
-@nb.njit(**_NB)
+@nb.njit(**_NB_INLINE)
 def _phi(p, m, T, fz, upper):
     """Φ(p) of the module docstring for one occupation (m, T, frozen fz)."""
     if fz >= 0.0:
@@ -178,13 +182,16 @@ def _phi(p, m, T, fz, upper):
         if upper:
             return _digamma(complex(0.5 + s.imag, -s.real))
         return _digamma(complex(0.5 - s.imag, s.real)) - 1j * math.pi
-    q = np.log(m - p)
+    q = _clog(m - p)
     return q + 1j * math.pi if upper else q - 1j * math.pi
 
 
-@nb.njit(**_NB)
-def _phi_dd_same(a, b, phia, phib, m, T, fz, upper):
-    """Φ[a, b] for a, b in the same half plane, stable at a → b (phia, phib = Φ(a), Φ(b))."""
+@nb.njit(**_NB_INLINE)
+def _phi_dd_same(a, b, diff, inv_diff, phia, phib, inv_mb, m, T, fz, upper):
+    """Φ[a, b] for a, b in the same half plane, stable at a → b.
+
+    diff = a - b, inv_diff = 1/diff (any value when diff = 0), phia, phib = Φ(a), Φ(b),
+    inv_mb = 1/(m - b)."""
     if fz >= 0.0:
         return 0j
     if T > 0.0:
@@ -198,16 +205,17 @@ def _phi_dd_same(a, b, phia, phib, m, T, fz, upper):
             xa = complex(0.5 - sa.imag, sa.real)
             xb = complex(0.5 - sb.imag, sb.real)
         dx = xa - xb
-        if dx.real * dx.real + dx.imag * dx.imag > 0.0625 * (xb.real * xb.real + xb.imag * xb.imag):
-            return (phia - phib) / (a - b)
+        if dx.real * dx.real + dx.imag * dx.imag > 1e-4 * (xb.real * xb.real + xb.imag * xb.imag):
+            # |ψ(x_a) - ψ(x_b)| ≳ |dx/x_b|: relative rounding error ≲ eps |ψ| |x_b/dx| ≤ 1e-13
+            return (phia - phib) * inv_diff
         # dx/dp = -ic (upper), +ic (lower)
         return _digamma_dd(xa, xb) * complex(0.0, -c if upper else c)
-    mb = m - b
-    u = (a - b) / mb
-    if u.real * u.real + u.imag * u.imag > 0.25:
-        return (phia - phib) / (a - b)
-    # Log(m - a) - Log(m - b) = log1p(-u)
-    return -_log1p_over(-u) / mb
+    u = diff * inv_mb
+    if u.real * u.real + u.imag * u.imag > 1e-4:
+        # relative rounding error ≲ eps |Log(m - b)| / |u| ≤ 1e-13
+        return (phia - phib) * inv_diff
+    # Log(m - a) - Log(m - b) = log1p(-u), by its series (|u| ≤ 1e-2)
+    return -_log1p_over(-u) * inv_mb
 
 
 # ----------------------------------------------------------------------------
@@ -255,13 +263,14 @@ def _eig2(A, B, C, D, lam, A_out):
 
 
 @nb.njit(**_NB)
-def _setup(h, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, phic2, dbc2, cond):
-    """Eigen-data and the z-independent Φ values of every sample.
+def _setup(h, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, imb1, phic2, dbc2, imc2, cond):
+    """Eigen-data and the z-independent pieces of every sample.
 
     lam[k] = (λ_P0, λ_P1, λ_H0, λ_H1); AP, AH the projector components of the particle and
-    hole blocks; term 1 (hole baths l, hole eigen q, r): phib1[k,q,l] = Φ_l(λ_q),
-    dbc1[k,q,r,l] = Φ_l[λ_q, λ̄_r]; term 2 (particle baths and eigen-indices):
-    phic2[k,r,l] = Φ_l(λ̄_r), dbc2[k,q,r,l] = Φ_l[λ_q, λ̄_r]."""
+    hole blocks.  Term 1 (hole baths l, hole eigen-indices q, r): phib1[k,q,l] = Φ_l(λ_q),
+    dbc1[k,q,r,l] = Φ_l[λ_q, λ̄_r], imb1[k,q,l] = 1/(m_l - λ_q).  Term 2 (particle baths
+    and eigen-indices): phic2[k,r,l] = Φ_l(λ̄_r), dbc2[k,q,r,l] = Φ_l[λ_q, λ̄_r],
+    imc2[k,r,l] = 1/(m_l - λ̄_r)."""
     nk = h.shape[0]
     lp = np.empty(2, np.complex128)
     lh = np.empty(2, np.complex128)
@@ -283,6 +292,7 @@ def _setup(h, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, phic2, dbc2, cond):
             for q in range(2):
                 pb = _phi(lh[q], mh, Th, fh, False)
                 phib1[k, q, l] = pb
+                imb1[k, q, l] = 1.0 / (mh - lh[q])
                 dbc1[k, q, 0, l] = (pb - pc0) / (lh[q] - np.conj(lh[0]))
                 dbc1[k, q, 1, l] = (pb - pc1) / (lh[q] - np.conj(lh[1]))
             # term 2: particle baths (Ψ index l), particle poles
@@ -292,6 +302,7 @@ def _setup(h, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, phic2, dbc2, cond):
             for r in range(2):
                 pc = _phi(np.conj(lp[r]), mp, Tp, fp, True)
                 phic2[k, r, l] = pc
+                imc2[k, r, l] = 1.0 / (mp - np.conj(lp[r]))
                 dbc2[k, 0, r, l] = (pb0 - pc) / (lp[0] - np.conj(lp[r]))
                 dbc2[k, 1, r, l] = (pb1 - pc) / (lp[1] - np.conj(lp[r]))
 
@@ -299,88 +310,97 @@ def _setup(h, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, phic2, dbc2, cond):
 # ----------------------------------------------------------------------------
 # the pole sum at one z
 # ----------------------------------------------------------------------------
+@nb.njit(**_NB_INLINE)
+def _recip(x):
+    """1/x, and 0 for x = 0 (a confluent difference whose reciprocal is not used)."""
+    if x == 0:
+        return 0j
+    return 1.0 / x
+
+
 @nb.njit(**_NB)
-def _chi_sample(k, z, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, phic2, dbc2, K1, K2, Y, out):
-    """out[a, b] = chi_ab(z) of sample k (see the module docstring); K1, K2, Y are scratch."""
+def _chi_sample(k, z, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, imb1, phic2, dbc2, imc2,
+                K1, K2, out):
+    """out[a, b] = chi_ab(z) of sample k (see the module docstring); K1, K2 are scratch."""
     inv2pi = 1.0 / (2.0 * math.pi)
     # term 1: K1[p,q,r,l] = Φ_l[λ_p - z, λ_q, λ̄_r]/2π; p particle, q, r, l hole
     for p in range(2):
         a = lam[k, p] - z
+        ic0 = inv2pi / (a - np.conj(lam[k, 2]))
+        ic1 = inv2pi / (a - np.conj(lam[k, 3]))
+        d0 = a - lam[k, 2]
+        d1 = a - lam[k, 3]
+        id0 = _recip(d0)
+        id1 = _recip(d1)
         for l in range(2):
             mh, Th, fh = m[k, 2 + l], T[k, 2 + l], fz[k, 2 + l]
             pa = _phi(a, mh, Th, fh, False)
-            for q in range(2):
-                dab = _phi_dd_same(a, lam[k, 2 + q], pa, phib1[k, q, l], mh, Th, fh, False)
-                for r in range(2):
-                    K1[p, q, r, l] = (dab - dbc1[k, q, r, l]) * inv2pi / (a - np.conj(lam[k, 2 + r]))
+            dab = _phi_dd_same(a, lam[k, 2], d0, id0, pa, phib1[k, 0, l], imb1[k, 0, l], mh, Th, fh, False)
+            K1[p, 0, 0, l] = (dab - dbc1[k, 0, 0, l]) * ic0
+            K1[p, 0, 1, l] = (dab - dbc1[k, 0, 1, l]) * ic1
+            dab = _phi_dd_same(a, lam[k, 3], d1, id1, pa, phib1[k, 1, l], imb1[k, 1, l], mh, Th, fh, False)
+            K1[p, 1, 0, l] = (dab - dbc1[k, 1, 0, l]) * ic0
+            K1[p, 1, 1, l] = (dab - dbc1[k, 1, 1, l]) * ic1
     # term 2: K2[q,r,p,l] = Φ_l[λ_q, λ̄_r, λ̄_p + z]/2π; q, r, l particle, p hole
     for p in range(2):
         d = np.conj(lam[k, 2 + p]) + z
+        ib0 = inv2pi / (lam[k, 0] - d)
+        ib1 = inv2pi / (lam[k, 1] - d)
+        c0 = d - np.conj(lam[k, 0])
+        c1 = d - np.conj(lam[k, 1])
+        ic0 = _recip(c0)
+        ic1 = _recip(c1)
         for l in range(2):
             mp, Tp, fp = m[k, l], T[k, l], fz[k, l]
             pd = _phi(d, mp, Tp, fp, True)
-            for r in range(2):
-                dcd = _phi_dd_same(np.conj(lam[k, r]), d, phic2[k, r, l], pd, mp, Tp, fp, True)
-                for q in range(2):
-                    K2[q, r, p, l] = (dbc2[k, q, r, l] - dcd) * inv2pi / (lam[k, q] - d)
+            dcd = _phi_dd_same(d, np.conj(lam[k, 0]), c0, ic0, pd, phic2[k, 0, l], imc2[k, 0, l], mp, Tp, fp, True)
+            K2[0, 0, p, l] = (dbc2[k, 0, 0, l] - dcd) * ib0
+            K2[1, 0, p, l] = (dbc2[k, 1, 0, l] - dcd) * ib1
+            dcd = _phi_dd_same(d, np.conj(lam[k, 1]), c1, ic1, pd, phic2[k, 1, l], imc2[k, 1, l], mp, Tp, fp, True)
+            K2[0, 1, p, l] = (dbc2[k, 0, 1, l] - dcd) * ib0
+            K2[1, 1, p, l] = (dbc2[k, 1, 1, l] - dcd) * ib1
+    # term 1: Σ_p A^P[I_a, p, I_b] Σ_{q,r,l} 2Γ_l A^H[J_b, q, l] conj(A^H[J_a, r, l]) K1[p,q,r,l]
+    # term 2: Σ_p conj(A^H[J_a, p, J_b]) Σ_{q,r,l} 2Γ_l A^P[I_a, q, l] conj(A^P[I_b, r, l]) K2[q,r,p,l]
+    # (local hole index of J_a is a, local particle index of I_a is 1 - a)
     for a in range(2):
+        ia = 1 - a
         for b in range(2):
-            out[a, b] = 0.0
-    # term 1: Y[p, b, a] = Σ_{q,r,l} 2Γ_l A^H[J_b, q, l] conj(A^H[J_a, r, l]) K1[p,q,r,l]
-    # (local hole index of J_a is a)
-    for p in range(2):
-        for b in range(2):
-            for a in range(2):
-                acc = 0j
-                for l in range(2):
-                    g2 = 2.0 * gamma[k, 2 + l]
-                    for q in range(2):
-                        t = 0j
-                        for r in range(2):
-                            t += np.conj(AH[k, a, r, l]) * K1[p, q, r, l]
-                        acc += g2 * AH[k, b, q, l] * t
-                Y[p, b, a] = acc
-    for a in range(2):
-        for b in range(2):
-            acc = 0j
+            ib = 1 - b
+            t1 = 0j
+            t2 = 0j
             for p in range(2):
-                acc += AP[k, _I[a], p, _I[b]] * Y[p, b, a]
-            out[a, b] += _S[a] * _S[b] * acc
-    # term 2: Y[p, a, b] = Σ_{q,r,l} 2Γ_l A^P[I_a, q, l] conj(A^P[I_b, r, l]) K2[q,r,p,l]
-    for p in range(2):
-        for a in range(2):
-            for b in range(2):
-                acc = 0j
+                y1 = 0j
+                y2 = 0j
                 for l in range(2):
+                    g1 = 2.0 * gamma[k, 2 + l]
                     g2 = 2.0 * gamma[k, l]
                     for q in range(2):
-                        t = 0j
+                        x1 = 0j
+                        x2 = 0j
                         for r in range(2):
-                            t += np.conj(AP[k, _I[b], r, l]) * K2[q, r, p, l]
-                        acc += g2 * AP[k, _I[a], q, l] * t
-                Y[p, a, b] = acc
-    for a in range(2):
-        for b in range(2):
-            acc = 0j
-            for p in range(2):
-                acc += np.conj(AH[k, a, p, b]) * Y[p, a, b]
-            out[a, b] += _S[a] * _S[b] * acc
+                            x1 += np.conj(AH[k, a, r, l]) * K1[p, q, r, l]
+                            x2 += np.conj(AP[k, ib, r, l]) * K2[q, r, p, l]
+                        y1 += g1 * AH[k, b, q, l] * x1
+                        y2 += g2 * AP[k, ia, q, l] * x2
+                t1 += AP[k, ia, p, ib] * y1
+                t2 += np.conj(AH[k, a, p, b]) * y2
+            sgn = 1.0 if a == b else -1.0
+            out[a, b] = sgn * (t1 + t2)
 
 
 @nb.njit(**_NB)
-def _samples_kernel(z, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, phic2, dbc2, out):
+def _samples_kernel(z, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, imb1, phic2, dbc2, imc2, out):
     K1 = np.empty((2, 2, 2, 2), np.complex128)
     K2 = np.empty((2, 2, 2, 2), np.complex128)
-    Y = np.empty((2, 2, 2), np.complex128)
     for k in range(lam.shape[0]):
-        _chi_sample(k, z, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, phic2, dbc2, K1, K2, Y, out[k])
+        _chi_sample(k, z, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, imb1, phic2, dbc2, imc2,
+                    K1, K2, out[k])
 
 
 @nb.njit(**_NB)
-def _weighted_kernel(zs, wts, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, phic2, dbc2, out):
+def _weighted_kernel(zs, wts, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, imb1, phic2, dbc2, imc2, out):
     K1 = np.empty((2, 2, 2, 2), np.complex128)
     K2 = np.empty((2, 2, 2, 2), np.complex128)
-    Y = np.empty((2, 2, 2), np.complex128)
     c = np.empty((2, 2), np.complex128)
     for iz in range(zs.shape[0]):
         s00 = 0j
@@ -391,7 +411,8 @@ def _weighted_kernel(zs, wts, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, phic2, 
             wk = wts[k]
             if wk == 0.0:
                 continue
-            _chi_sample(k, zs[iz], gamma, m, T, fz, lam, AP, AH, phib1, dbc1, phic2, dbc2, K1, K2, Y, c)
+            _chi_sample(k, zs[iz], gamma, m, T, fz, lam, AP, AH, phib1, dbc1, imb1, phic2, dbc2,
+                        imc2, K1, K2, c)
             s00 += wk * c[0, 0]
             s01 += wk * c[0, 1]
             s10 += wk * c[1, 0]
@@ -470,9 +491,11 @@ class PoleResponse:
         self._dbc1 = np.empty((nk, 2, 2, 2), np.complex128)
         self._phic2 = np.empty((nk, 2, 2), np.complex128)
         self._dbc2 = np.empty((nk, 2, 2, 2), np.complex128)
+        self._imb1 = np.empty((nk, 2, 2), np.complex128)
+        self._imc2 = np.empty((nk, 2, 2), np.complex128)
         cond = np.empty(nk)
-        _setup(h, gamma, m, T, fz, self.lam, self.AP, self.AH, self._phib1, self._dbc1,
-               self._phic2, self._dbc2, cond)
+        _setup(h, gamma, m, T, fz, self.lam, self.AP, self.AH, self._phib1, self._dbc1, self._imb1,
+               self._phic2, self._dbc2, self._imc2, cond)
         bad = np.nonzero(~(cond <= _COND_MAX))[0]
         if bad.size:
             raise ValueError(f"h: h - i*gamma is (nearly) defective at sample {int(bad[0])} "
@@ -490,7 +513,7 @@ class PoleResponse:
 
     def _args(self):
         return (self.gamma, self.m, self.T, self.frozen, self.lam, self.AP, self.AH,
-                self._phib1, self._dbc1, self._phic2, self._dbc2)
+                self._phib1, self._dbc1, self._imb1, self._phic2, self._dbc2, self._imc2)
 
     def samples(self, z) -> np.ndarray:
         """chi_ab(z) per sample, shape (n_k, 2, 2) = (sample, a, b), a, b ∈ (+, -); Im z ≥ 0."""
