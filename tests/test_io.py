@@ -689,16 +689,30 @@ _REAL_DIMS = {
 }
 
 
+@pytest.fixture(scope="module")
+def task_files(tmp_path_factory):
+    """The five tiny runs, through the CLI (python -m solvers), started side by side."""
+    base = tmp_path_factory.mktemp("tasks")
+    runs = {}
+    for task, text in _TINY_CONFIGS.items():
+        config = base / f"{task}.toml"
+        config.write_text(text)
+        out = base / f"{task}.h5"
+        runs[task] = (out, subprocess.Popen(
+            [sys.executable, "-m", "solvers", str(config), "--output", str(out)],
+            cwd=base, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+    files = {}
+    for task, (out, proc) in runs.items():
+        _, stderr = proc.communicate(timeout=300)
+        files[task] = (out, proc.returncode, stderr)
+    return files
+
+
 @pytest.mark.parametrize("task", sorted(_TINY_CONFIGS))
-def test_to_xarray_labels_what_the_tasks_write(tmp_path, task):
-    """Run the task through the CLI (python -m solvers) and check the labels of its keys."""
+def test_to_xarray_labels_what_the_tasks_write(task_files, task):
     pytest.importorskip("xarray")
-    config = tmp_path / f"{task}.toml"
-    config.write_text(_TINY_CONFIGS[task])
-    out = tmp_path / f"{task}.h5"
-    done = subprocess.run([sys.executable, "-m", "solvers", str(config), "--output", str(out)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
+    out, returncode, stderr = task_files[task]
+    assert returncode == 0, stderr
     r = io.load(out)
     ds = r.to_xarray()
     assert r.task == task and ds.attrs["task"] == task
