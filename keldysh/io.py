@@ -21,6 +21,8 @@ moved over ``path`` with :func:`os.replace` only once complete, so a crash mid-w
 previous file at ``path`` untouched. The root attribute ``finished`` is the last thing written;
 ``finished=False`` marks a resumable checkpoint of an unfinished run.
 
+Reading: :func:`load` returns a :class:`Results`, a read-only mapping over ``"section/name"``
+paths (``r["results/paper_eq14"]``) with :meth:`Results.to_xarray` for labelled data.
 Old files keep loading: :func:`load` reads each schema version with its own reader and upgrades
 the result step by step to the current in-memory layout (see ``_READERS`` and ``_UPGRADES``).
 """
