@@ -57,14 +57,15 @@ def smallest(family, params, err_of, tol=TOL, settle=2):
 
 
 def run(quick: bool = False) -> list[Record]:
-    from keldysh.kmesh import EnergyMesh, KMesh, RefinedKMesh
+    from keldysh.kmesh import EnergyMesh, KMesh, Resonance
+    from keldysh.refined_kmesh import RefinedKMesh
     from solvers.born_markov import paper_kernels
 
     records = []
     for G in ((0.02,) if quick else (0.02, 0.005)):
         system, W = _system(G)
         model = system.model
-        ref = paper_kernels(system.modes(EnergyMesh.resonant(model, 1.2, W, 3200, 800)))[0]
+        ref = paper_kernels(system.modes(EnergyMesh.resonant(model, Resonance.drive(1.2, W), 3200, 800)))[0]
 
         def rel(F):
             return abs(F - ref) / abs(ref)
@@ -91,12 +92,12 @@ def run(quick: bool = False) -> list[Record]:
         n_tr, e_tr = refine(err_trap, coarse)
         levels = range(1, 9)
         s_ref, e_ref = smallest(lambda s: s, levels, lambda s: rel(paper_kernels(system.modes(
-            RefinedKMesh.resonant(model, 1.2, W, s, 2 * s, 4 * s, 2 * s)))[0]))
-        M_ref = len(RefinedKMesh.resonant(model, 1.2, W, s_ref, 2 * s_ref, 4 * s_ref, 2 * s_ref))
+            RefinedKMesh.resonant(model, Resonance.drive(1.2, W), s, 2 * s, 4 * s, 2 * s)))[0]))
+        M_ref = len(RefinedKMesh.resonant(model, Resonance.drive(1.2, W), s_ref, 2 * s_ref, 4 * s_ref, 2 * s_ref))
         r_dos, e_dos = smallest(lambda r: r, [8, 16, 24, 32, 48, 64, 96, 128, 192, 256],
                                 lambda r: rel(paper_kernels(system.modes(
-                                    EnergyMesh.resonant(model, 1.2, W, r, max(4, r // 4))))[0]))
-        M_dos = len(EnergyMesh.resonant(model, 1.2, W, r_dos, max(4, r_dos // 4)))
+                                    EnergyMesh.resonant(model, Resonance.drive(1.2, W), r, max(4, r // 4))))[0]))
+        M_dos = len(EnergyMesh.resonant(model, Resonance.drive(1.2, W), r_dos, max(4, r_dos // 4)))
         M_mp = n_mp * n_mp // 2 if n_mp else None
         M_tr = n_tr * n_tr // 2 if n_tr else None
         common = {"G": G, "W": W, "F_plus_ref": ref, "refined_level": s_ref,

@@ -34,11 +34,8 @@ def fermi(x, T) -> np.ndarray:
     return np.where(T > 0, hot, cold)
 
 
-def _table(name, value) -> np.ndarray:
-    arr = np.broadcast_to(np.asarray(value, dtype=float), (2, 2)).copy()
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name}: must be finite, got {value!r}")
-    return arr
+def _table(value) -> np.ndarray:
+    return np.broadcast_to(np.asarray(value, dtype=float), (2, 2)).copy()
 
 
 @dataclass(frozen=True)
@@ -48,6 +45,10 @@ class BathSet:
     Row 0 is valley K+ (the driven one), row 1 is K-; column 0 is band 1 (lower),
     column 1 band 2.  ``mu`` are lab-frame chemical potentials (absolute energies,
     not measured from the system's μ).
+
+    Not validated here: the values come from a validated run configuration (which names
+    the key the user typed) or from code that chose them; the Green's-function kernels
+    check Γ > 0 where they use it (:mod:`keldysh.greens`).
     """
 
     gamma: np.ndarray
@@ -55,13 +56,8 @@ class BathSet:
     temperature: np.ndarray
 
     def __post_init__(self):
-        object.__setattr__(self, "gamma", _table("gamma", self.gamma))
-        object.__setattr__(self, "mu", _table("mu", self.mu))
-        object.__setattr__(self, "temperature", _table("temperature", self.temperature))
-        if np.any(self.gamma <= 0):
-            raise ValueError(f"gamma: bath rates must be > 0, got {self.gamma.tolist()}")
-        if np.any(self.temperature < 0):
-            raise ValueError(f"temperature: must be >= 0, got {self.temperature.tolist()}")
+        for name in ("gamma", "mu", "temperature"):
+            object.__setattr__(self, name, _table(getattr(self, name)))
 
     @classmethod
     def paper(cls, Gamma1: float, Gamma2: float, mu: float, temperature: float = 0.0) -> "BathSet":

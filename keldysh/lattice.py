@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import brentq
 from scipy.special import ellipkm1
 
 __all__ = [
@@ -30,6 +31,9 @@ __all__ = [
     "HoneycombModel",
     "valley_centres",
     "gapless_valley_dos",
+    "brillouin_zone_corners",
+    "cut_towards_gamma",
+    "resonance_on_cut",
 ]
 
 SQRT3 = np.sqrt(3.0)
@@ -103,6 +107,14 @@ class HoneycombModel:
         """(E_k1, E_k2) = (-e_k, +e_k) stacked on the last axis."""
         e = self.energy(k)
         return np.stack([-e, e], axis=-1)
+
+    def band_velocity(self, k, direction) -> np.ndarray:
+        """Band-2 group velocity along the unit vector ``direction`` u (band 1: minus it),
+
+            ∂e_k/∂k · u = Re[h*(k) (∇h(k) · u)] / e_k      (from e² = δ²/4 + |h|²)."""
+        k = _as_k(k)
+        u = np.asarray(direction, dtype=float)
+        return np.real(np.conj(self.h(k)) * (self.grad_h(k) @ u)) / self.energy(k)
 
     def bloch_vectors(self, k) -> tuple[np.ndarray, np.ndarray]:
         """Normalised Bloch vectors (u_1k, u_2k) of the lower and upper band.
@@ -215,3 +227,37 @@ def valley_centres(model: HoneycombModel) -> dict[str, np.ndarray]:
         raise RuntimeError(f"unexpected dichroism at the valley centres: {eta}")
     plus = 0 if eta[0] > 0 else 1
     return {"K+": _CENTRES[plus].copy(), "K-": _CENTRES[1 - plus].copy()}
+
+
+def brillouin_zone_corners(model: HoneycombModel) -> np.ndarray:
+    """The six corners of the hexagonal first Brillouin zone (the K points), shape (6, 2)."""
+    kp = model.valley_centres()["K+"]
+    angles = np.pi / 3 * np.arange(6)
+    rot = np.stack([np.cos(angles), -np.sin(angles), np.sin(angles), np.cos(angles)], -1).reshape(6, 2, 2)
+    return rot @ kp
+
+
+def cut_towards_gamma(model: HoneycombModel) -> tuple[np.ndarray, np.ndarray, float]:
+    """The straight cut from K+ to Γ (along kx): (K+, unit direction, length |K+|);
+    k(q) = K+ + q · direction, q ∈ [0, |K+|]."""
+    kp = model.valley_centres()["K+"]
+    length = float(np.linalg.norm(kp))
+    return kp, -kp / length, length
+
+
+def resonance_on_cut(model: HoneycombModel, energy: float) -> tuple[float, float] | None:
+    """Where band 2 reaches ``energy`` on the cut from K+ towards Γ (:func:`cut_towards_gamma`).
+
+    Returns (q, v): the distance q = |k - K+| at which e_k = energy and the band velocity
+    v = de/dq there (:meth:`HoneycombModel.band_velocity`), or None when ``energy`` is
+    outside (δ/2, e_Γ).  e_k rises monotonically from δ/2 at K+ to sqrt(δ²/4 + 9t²) at Γ
+    along this line."""
+    kp, direction, length = cut_towards_gamma(model)
+
+    def e(q):
+        return float(model.energy(kp + q * direction))
+
+    if not e(0.0) < energy < e(length):
+        return None
+    q = brentq(lambda x: e(x) - energy, 0.0, length, xtol=1e-14)
+    return float(q), float(model.band_velocity(kp + q * direction, direction))

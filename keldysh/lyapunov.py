@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["solve_sylvester", "solve_lyapunov", "lyapunov_steady_state", "lyapunov_response"]
+__all__ = ["solve_sylvester", "solve_lyapunov", "lyapunov_steady_state"]
 
 _EYE4 = np.eye(4)
 
@@ -49,11 +49,3 @@ def lyapunov_steady_state(h, gamma, n) -> np.ndarray:
     rho = solve_lyapunov(h, gamma, Q)
     return 0.5 * (rho + np.conj(np.swapaxes(rho, -1, -2)))
 
-
-def lyapunov_response(h, gamma, rho0, dh) -> np.ndarray:
-    """Linear response d rho of the steady state to h -> h + dh (dh may be non-Hermitian).
-
-    Solves A d rho + d rho A† - i (dh rho0 - rho0 dh) = 0 (the occupations are frozen,
-    so only the commutator acts as a source)."""
-    Q = -1j * (dh @ rho0 - rho0 @ dh)
-    return solve_lyapunov(h, gamma, Q)

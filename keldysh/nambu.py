@@ -15,6 +15,10 @@ every particle energy and every bath chemical potential by -ν/2 (spec §2).
 Occupation of Nambu mode i at rotating-frame frequency ω: particle modes
 n_F(ω - μ'_i), hole modes n_F(ω + μ'_i); both are n_F(ω - m_i) with the *Nambu
 chemical potential* m_i = ±μ'_i returned by :func:`nambu_chemical_potentials`.
+
+Pair amplitudes (spec §3, the sign convention of the gap equations, Eqs. 8, 12):
+S_+ sums <c_-k1 c_k2> = rho_12 and S_- sums <c_k1 c_-k2> = -rho_03 (:data:`PAIR_ELEMENTS`,
+:func:`pair_amplitudes`, :func:`pair_sums`).
 """
 from __future__ import annotations
 
@@ -31,7 +35,29 @@ __all__ = [
     "nambu_occupations",
     "DrivenSystem",
     "ModeArrays",
+    "PAIR_ELEMENTS",
+    "pair_amplitudes",
+    "pair_sums",
 ]
+
+#: (row, column) of rho and sign of the pair amplitudes (S_+, S_-) = (rho_12, -rho_03)
+#: (spec §3); Δ_+ sits at h[1, 2] and -Δ_- at h[0, 3] (:func:`nambu_hamiltonian`)
+PAIR_ELEMENTS = (((1, 2), 1.0), ((0, 3), -1.0))
+
+
+def pair_amplitudes(rho) -> np.ndarray:
+    """(<c_-k1 c_k2>, <c_k1 c_-k2>) = (rho_12, -rho_03) per block, shape (..., 2)."""
+    rho = np.asarray(rho)
+    return np.stack([sign * rho[..., i, j] for (i, j), sign in PAIR_ELEMENTS], axis=-1)
+
+
+def pair_sums(weight, rho) -> np.ndarray:
+    """(S_+, S_-) = Σ_j w_j (rho_12, -rho_03)_j (spec §3): ``rho`` (M, 4, 4) -> (2,), or a
+    time series (n_t, M, 4, 4) -> (n_t, 2)."""
+    rho = np.asarray(rho)
+    if rho.ndim == 3:
+        return np.array([sign * (weight @ rho[:, i, j]) for (i, j), sign in PAIR_ELEMENTS])
+    return np.stack([sign * (rho[..., i, j] @ weight) for (i, j), sign in PAIR_ELEMENTS], axis=-1)
 
 
 def nambu_hamiltonian(xi, rabi, delta_plus=0j, delta_minus=0j, nu=0.0) -> np.ndarray:
@@ -75,6 +101,7 @@ class ModeArrays:
     (M, 4), ``occupation`` (M, 4) frozen Born-Markov particle occupations
     n_F(E_ka - μ_{v,a}) at the bath temperature, ``weight`` (M,) such that
     Σ_j weight_j f_j = (1/N) Σ_{k∈K+} f(k), and ``energy`` (M,) the band energy e_k.
+    The shapes are checked on construction.
     """
 
     xi: np.ndarray
@@ -85,6 +112,16 @@ class ModeArrays:
     occupation: np.ndarray
     weight: np.ndarray
     energy: np.ndarray
+
+    def __post_init__(self):
+        n = np.shape(self.weight)
+        if len(n) != 1:
+            raise ValueError(f"ModeArrays.weight: must have shape (M,), got {n}")
+        for name in self.__dataclass_fields__:
+            want = n if name in ("rabi", "weight", "energy") else n + (4,)
+            if np.shape(getattr(self, name)) != want:
+                raise ValueError(f"ModeArrays.{name}: must have shape {want} for M = {n[0]} samples, "
+                                 f"got {np.shape(getattr(self, name))}")
 
     def __len__(self):
         return len(self.weight)
@@ -103,7 +140,8 @@ class DrivenSystem:
 
     ``model`` (δ, t), drive frequency ``omega0`` and amplitude ``Omega`` with
     ``pattern`` "valley" or "dichroic", reference chemical potential ``mu`` and
-    the bath parameters ``baths``.
+    the bath parameters ``baths``.  Not validated here (see :class:`keldysh.baths.BathSet`);
+    :class:`ModeArrays` checks what the kernels receive.
     """
 
     model: HoneycombModel
@@ -112,16 +150,6 @@ class DrivenSystem:
     baths: BathSet
     mu: float = 0.0
     pattern: str = "valley"
-
-    def __post_init__(self):
-        if not np.isfinite(self.omega0) or self.omega0 <= 0:
-            raise ValueError(f"omega0: must be finite and > 0, got {self.omega0!r}")
-        if not np.isfinite(self.Omega) or self.Omega < 0:
-            raise ValueError(f"Omega: must be finite and >= 0, got {self.Omega!r}")
-        if not np.isfinite(self.mu):
-            raise ValueError(f"mu: must be finite, got {self.mu!r}")
-        if self.pattern not in ("valley", "dichroic"):
-            raise ValueError(f"pattern: must be 'valley' or 'dichroic', got {self.pattern!r}")
 
     def modes_from_energies(self, e, rabi, weight) -> ModeArrays:
         """ModeArrays for band energies e_k (M,), Rabi amplitudes (M,) and weights (M,)."""
@@ -148,26 +176,5 @@ class DrivenSystem:
         )
 
     def modes(self, mesh) -> ModeArrays:
-        """ModeArrays on a momentum mesh (``mesh.points``) or an energy mesh (``mesh.energies``)."""
-        if hasattr(mesh, "points"):
-            k = mesh.points
-            e = self.model.energy(k)
-            rabi = self.model.drive_amplitude(k, self.Omega, self.pattern)
-            weight = np.asarray(mesh.weights, dtype=float)
-            tie = np.abs(self.model.eta(k)) <= 1e-12
-            if np.any(tie):
-                # a mesh point on the boundary η = 0 of K+ stands for a cell that lies half in
-                # K+ (driven) and half outside: split it into a driven and an undriven sample
-                # of half weight each (otherwise a uniform mesh, which puts O(n) points on
-                # these lines, converges only as 1/n)
-                edge = self.model.drive_amplitude(k[tie], self.Omega, self.pattern, include_boundary=True)
-                weight = weight.copy()
-                weight[tie] *= 0.5
-                e = np.concatenate([e, e[tie]])
-                rabi = np.concatenate([rabi, edge])
-                weight = np.concatenate([weight, weight[tie]])
-            return self.modes_from_energies(e, rabi, weight)
-        if self.pattern != "valley":
-            raise ValueError("pattern: an energy mesh (exact DOS) only serves the 'valley' pattern; "
-                             "use a momentum mesh for 'dichroic'")
-        return self.modes_from_energies(mesh.energies, self.Omega, mesh.weights)
+        """ModeArrays on any mesh of :mod:`keldysh.kmesh` (its samples: ``mesh.samples``)."""
+        return self.modes_from_energies(*mesh.samples(self.model, self.Omega, self.pattern))

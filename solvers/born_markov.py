@@ -14,7 +14,8 @@ The exact solution (:func:`steady_state`) is compared with the paper's closed fo
 * Eq. (13): the real pair kernel F_± (:func:`eq13_kernel`);
 * Eq. (14): F_+ as an energy integral with the density of states (:func:`eq14_kernel`);
 * Eq. (15): F_- = -(γ2/γ1) F_+ (:func:`eq15_kernel_minus`);
-* Eq. (17): F_+ in closed form for t ≳ δ ≫ Ω, Γ at μ = -Γ/2 (:func:`eq17_kernel`).
+* Eq. (17): F_+ in closed form for t ≳ δ ≫ Ω, Γ at μ = -Γ/2 (:func:`eq17_kernel`);
+* the width W of the resonance in Eq. (10) (:func:`resonance_width`).
 
 Notation: Γ = Γ1 + Γ2 (sum of amplitude rates), γ_a = Γ_a/Γ,
 Ω~² = Ω²/(ε² + Γ²), ε_k = E_k2 - E_k1 - ω0 the detuning, E_k = -2μ the pair energy.
@@ -23,10 +24,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from keldysh.kmesh import EnergyMesh
+from keldysh.kmesh import EnergyMesh, Resonance
 from keldysh.lattice import CELL_AREA, HoneycombModel
 from keldysh.lyapunov import lyapunov_steady_state, solve_sylvester
-from keldysh.nambu import ModeArrays, nambu_occupations
+from keldysh.nambu import PAIR_ELEMENTS, ModeArrays, nambu_occupations, pair_amplitudes
 
 __all__ = [
     "steady_state",
@@ -43,13 +44,8 @@ __all__ = [
     "eq14_kernel",
     "eq15_kernel_minus",
     "eq17_kernel",
+    "resonance_width",
 ]
-
-#: Nambu matrix units of the pair fields: h[1,2] = Δ+ and h[0,3] = -Δ-
-_E12 = np.zeros((4, 4))
-_E12[1, 2] = 1.0
-_E03 = np.zeros((4, 4))
-_E03[0, 3] = 1.0
 
 
 def steady_state(modes: ModeArrays, delta_plus=0j, delta_minus=0j, nu=0.0) -> np.ndarray:
@@ -63,13 +59,14 @@ def steady_state(modes: ModeArrays, delta_plus=0j, delta_minus=0j, nu=0.0) -> np
 
 def populations(rho) -> dict[str, np.ndarray]:
     """n^11_k, n^22_k, n^11_-k, n^22_-k and the pairs <c_-k1 c_k2>, <c_k1 c_-k2> (spec §3)."""
+    pairs = pair_amplitudes(rho)
     return {
         "n11_k": rho[..., 0, 0].real,
         "n22_k": rho[..., 1, 1].real,
         "n11_mk": 1.0 - rho[..., 2, 2].real,
         "n22_mk": 1.0 - rho[..., 3, 3].real,
-        "pair_plus": rho[..., 1, 2],
-        "pair_minus": -rho[..., 0, 3],
+        "pair_plus": pairs[..., 0],
+        "pair_minus": pairs[..., 1],
     }
 
 
@@ -153,7 +150,9 @@ def pair_response_sylvester(modes: ModeArrays, z=0.0, dressed: bool = True):
     shift = 0.5j * np.asarray(z, dtype=complex) * np.eye(4)
     Ad = np.conj(np.swapaxes(A, -1, -2))
     out = []
-    for dh, (i, j), sign in ((_E12, (1, 2), 1.0), (-_E03, (0, 3), -1.0)):
+    for (i, j), sign in PAIR_ELEMENTS:  # δh = E_12 for Δ+, -E_03 for Δ- (h[0,3] = -Δ-)
+        dh = np.zeros((4, 4))
+        dh[i, j] = sign
         Q = -1j * (dh @ rho0 - rho0 @ dh)
         X = solve_sylvester(A + shift, Ad + shift, Q)
         out.append(sign * X[..., i, j])
@@ -163,6 +162,13 @@ def pair_response_sylvester(modes: ModeArrays, z=0.0, dressed: bool = True):
 # ----------------------------------------------------------------------------
 # the paper's closed forms
 # ----------------------------------------------------------------------------
+def resonance_width(Omega, Gamma1, Gamma2):
+    """W = sqrt(Γ² + Ω² Γ²/(Γ1 Γ2)) = sqrt(Γ² + Ω²/(γ1 γ2)), Γ = Γ1 + Γ2: the Lorentzian
+    half-width of n^22 (Eq. 10) in the detuning ε = 2e - ω0 (power broadening of Γ)."""
+    G = Gamma1 + Gamma2
+    return np.sqrt(G**2 + Omega**2 * G**2 / (Gamma1 * Gamma2))
+
+
 def _rabi_factor(eps, Omega, Gamma):
     return np.asarray(Omega, dtype=float) ** 2 / (np.asarray(eps, dtype=float) ** 2 + Gamma**2)
 
@@ -234,8 +240,8 @@ def eq14_kernel(model: HoneycombModel, omega0: float, Omega: float, Gamma1: floa
 
     (the K- band 1 is full, so 1 - n^22_k - n^11_-k = -n^22_k), E = -2μ, Γ = Γ1 + Γ2."""
     G = Gamma1 + Gamma2
-    width = np.sqrt(G**2 + Omega**2 * G**2 / (Gamma1 * Gamma2))
-    mesh = EnergyMesh.resonant(model, omega0, width, n_resonance, n_band)
+    mesh = EnergyMesh.resonant(model, Resonance.drive(omega0, resonance_width(Omega, Gamma1, Gamma2)),
+                               n_resonance, n_band)
     n22 = eq10_n22(2 * mesh.energies - omega0, Omega, Gamma1, Gamma2)
     E = -2.0 * mu
     return float(E / (E**2 + G**2) * np.sum(mesh.weights * n22))
@@ -250,8 +256,8 @@ def eq17_kernel(model: HoneycombModel, omega0: float, Omega: float, Gamma1: floa
                 Gamma2: float, mu: float | None = None) -> float:
     """Eq. (17): closed form of F_+ for t ≳ δ ≫ Ω, Γ (resonance inside the band).
 
-    In Eq. (14) n^22(ε) = (Ω²/γ2) / ((2ε - ω0)² + W²), W² = Γ² + Ω²/(γ1γ2), is a
-    Lorentzian narrow on the scale of the DOS; with the massive-Dirac density of
+    In Eq. (14) n^22(ε) = (Ω²/γ2) / ((2ε - ω0)² + W²), W² = Γ² + Ω²/(γ1γ2)
+    (:func:`resonance_width`), is a Lorentzian narrow on the scale of the DOS; with the massive-Dirac density of
     states rho(ε) = 2 A_c ε / (9 π t²) at the resonance ε = ω0/2 the integral gives
 
         F_+ = E/(E² + Γ²) · A_c ω0 Ω² / (18 t² γ2 W),
@@ -260,8 +266,8 @@ def eq17_kernel(model: HoneycombModel, omega0: float, Omega: float, Gamma1: floa
     is reconstructed from its stated assumptions; the tests compare it with Eq. (14).)
     """
     G = Gamma1 + Gamma2
-    g1, g2 = Gamma1 / G, Gamma2 / G
+    g2 = Gamma2 / G
     mu = -G / 2 if mu is None else mu
     E = -2.0 * mu
-    W = np.sqrt(G**2 + Omega**2 / (g1 * g2))
+    W = resonance_width(Omega, Gamma1, Gamma2)
     return float(E / (E**2 + G**2) * CELL_AREA * omega0 * Omega**2 / (18 * model.t**2 * g2 * W))

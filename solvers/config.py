@@ -74,9 +74,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.optimize import brentq
 
-from keldysh.lattice import RECIPROCAL, HoneycombModel
+from keldysh.lattice import RECIPROCAL, HoneycombModel, resonance_on_cut
 from solvers.fast_intraband import READINGS, lab_mu2
 from solvers.gap import GAP_ROUTES
 from solvers.susceptibility import ROUTES
@@ -104,7 +103,6 @@ __all__ = [
     "apply_overrides",
     "resolution_warnings",
     "check_resolution",
-    "resonance_on_cut",
     "default_mesh",
 ]
 
@@ -561,31 +559,6 @@ class NumericsParams:
                 continue
             names.append(f.name)
         return names
-
-
-# --------------------------------------------------------------------------------------------
-# resonance geometry (used for the resolution check and the spectral cut)
-
-
-def resonance_on_cut(model: HoneycombModel, energy: float) -> tuple[float, float] | None:
-    """Where band 2 reaches ``energy`` on the line from K+ towards Γ (along kx).
-
-    Returns (q, v): the distance q = |k - K+| at which e_k = energy and the band velocity
-    v = de/dq there, or None when ``energy`` is outside (δ/2, e_Γ).  e_k rises monotonically
-    from δ/2 at K+ to sqrt(δ²/4 + 9t²) at Γ along this line."""
-    kp = model.valley_centres()["K+"]
-    direction = -kp / np.linalg.norm(kp)
-    length = float(np.linalg.norm(kp))
-
-    def e(q):
-        return float(model.energy(kp + q * direction))
-
-    if not e(0.0) < energy < e(length):
-        return None
-    q = brentq(lambda x: e(x) - energy, 0.0, length, xtol=1e-14)
-    h = 1e-6 * max(q, 1e-3)
-    v = (e(q + h) - e(max(q - h, 0.0))) / (q + h - max(q - h, 0.0))
-    return float(q), float(v)
 
 
 # --------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from keldysh.lyapunov import lyapunov_steady_state
-from keldysh.nambu import ModeArrays, nambu_occupations
+from keldysh.nambu import PAIR_ELEMENTS, ModeArrays, nambu_occupations, pair_sums
 
 __all__ = ["linear_spectrum", "Trajectory", "integrate", "fit_growth_rate", "coupling_matrix"]
 
@@ -58,16 +58,16 @@ def linear_spectrum(modes: ModeArrays, V: float, Vprime: complex, dressed: bool 
     big = np.zeros((4 * M, 4 * M), complex)
     for k in range(M):
         big[4 * k:4 * k + 4, 4 * k:4 * k + 4] = Lk[k]
-    # source per unit Δ+ and Δ-
+    # source per unit Δ+ and Δ- (δh_ph = [[0, -Δ-], [Δ+, 0]]: h[i, j] = sign Δ at the pair
+    # elements) and S± = Σ w sign X[i, j - 2] (= rho_12, -rho_03)
     src = np.zeros((M, 4, 2), complex)
-    for col, (i, j, val) in enumerate(((1, 0, 1.0), (0, 1, -1.0))):  # δh_ph entries
+    C = np.zeros((2, 4 * M), complex)
+    for col, ((i, j), sign) in enumerate(PAIR_ELEMENTS):
         d = np.zeros((2, 2))
-        d[i, j] = val
+        d[i, j - 2] = sign
         s = -1j * (d @ rho0[:, 2:, 2:] - rho0[:, :2, :2] @ d)
         src[:, :, col] = s.reshape(M, 4)
-    C = np.zeros((2, 4 * M), complex)
-    C[0, 2::4] = modes.weight  # S+ = Σ w X[1,0]  (= rho_12)
-    C[1, 1::4] = -modes.weight  # S- = -Σ w X[0,1] (= -rho_03)
+        C[col, 2 * i + (j - 2)::4] = sign * modes.weight
     big += src.reshape(4 * M, 2) @ coupling_matrix(V, Vprime) @ C
     lam = np.linalg.eigvals(big)
     return lam[np.argsort(-lam.real)]
@@ -100,28 +100,18 @@ def integrate(modes: ModeArrays, V: float, Vprime: complex, t_end: float, *, see
     w = modes.weight
     if rho_init is None:
         rho = lyapunov_steady_state(h0, g, n)
-        rho[:, 1, 2] += seed
-        rho[:, 2, 1] += np.conj(seed)
-        rho[:, 0, 3] -= seed
-        rho[:, 3, 0] -= np.conj(seed)
+        for (i, j), sign in PAIR_ELEMENTS:  # both pair amplitudes raised by ``seed``
+            rho[:, i, j] += sign * seed
+            rho[:, j, i] += sign * np.conj(seed)
     else:
         rho = np.array(rho_init, dtype=complex)
     Q = 2 * (g * n)[:, :, None] * np.eye(4)
     G = g[:, :, None] * np.eye(4)
 
-    def gaps(r):
-        S = np.array([w @ r[:, 1, 2], -(w @ r[:, 0, 3])])
-        return Mc @ S, S
-
     def rhs(_t, y):
         r = y.view(complex).reshape(M, 4, 4)
-        (dp, dm), _ = gaps(r)
-        h = h0.copy()
-        h[:, 1, 2] = dp
-        h[:, 2, 1] = np.conj(dp)
-        h[:, 0, 3] = -dm
-        h[:, 3, 0] = -np.conj(dm)
-        hr = h @ r
+        dp, dm = Mc @ pair_sums(w, r)
+        hr = modes.hamiltonian(dp, dm) @ r
         d = -1j * (hr - np.conj(np.swapaxes(hr, -1, -2))) - (G @ r + r @ G) + Q
         return d.reshape(-1).view(float)
 
@@ -131,7 +121,7 @@ def integrate(modes: ModeArrays, V: float, Vprime: complex, t_end: float, *, see
     if not sol.success:
         raise RuntimeError(f"mean-field integration failed: {sol.message}")
     R = sol.y.T.copy().view(complex).reshape(-1, M, 4, 4)
-    S = np.stack([R[:, :, 1, 2] @ w, -(R[:, :, 0, 3] @ w)], axis=-1)
+    S = pair_sums(w, R)
     D = S @ Mc.T
     return Trajectory(sol.t, D[:, 0], D[:, 1], S[:, 0], S[:, 1], R[-1], time.perf_counter() - t0,
                       {"V": V, "Vprime": complex(Vprime), "rtol": rtol, "atol": atol, "seed": seed})

@@ -30,6 +30,7 @@ from scipy.optimize import root
 from keldysh.greens import rho_pole_sum
 from keldysh.lyapunov import lyapunov_steady_state
 from keldysh.nambu import DrivenSystem, nambu_chemical_potentials, nambu_occupations
+from keldysh.nambu import pair_sums as weighted_pair_sums
 from solvers.dynamics import coupling_matrix
 from solvers.parallel import allreduce_sum, shard_of
 
@@ -80,7 +81,7 @@ def pair_sums(system: DrivenSystem, mesh, delta_plus, delta_minus, nu, route: st
             bad = int(np.nonzero(~np.isfinite(rho).all(axis=(1, 2)))[0][0])
             raise FloatingPointError(f"non-finite correlators at sample e_k = {float(modes.energy[bad])!r} "
                                      f"(Δ+ = {delta_plus!r}, Δ- = {delta_minus!r}, ν = {nu!r})")
-        local = np.array([modes.weight @ rho[:, 1, 2], -(modes.weight @ rho[:, 0, 3])])
+        local = weighted_pair_sums(modes.weight, rho)
     return allreduce_sum(local, comm)
 
 

@@ -16,45 +16,9 @@ import os
 
 import numpy as np
 
-__all__ = ["Comm", "SerialComm", "as_comm", "rank_of", "size_of", "allreduce_sum", "shard_of",
-           "configure_threads", "is_root"]
+__all__ = ["rank_of", "size_of", "allreduce_sum", "shard_of", "configure_threads"]
 
 log = logging.getLogger(__name__)
-
-
-class SerialComm:
-    """Stand-in for a one-rank communicator (no MPI)."""
-
-    rank = 0
-    size = 1
-
-    def Get_rank(self):
-        return 0
-
-    def Get_size(self):
-        return 1
-
-    def Allgather(self, send, recv):
-        recv[...] = np.asarray(send).reshape(recv.shape)
-
-    def Bcast(self, buf, root=0):
-        return None
-
-    def bcast(self, obj, root=0):
-        return obj
-
-    def Barrier(self):
-        return None
-
-    def Abort(self, code=1):
-        raise SystemExit(code)
-
-
-Comm = object
-
-
-def as_comm(comm):
-    return SerialComm() if comm is None else comm
 
 
 def rank_of(comm) -> int:
@@ -63,10 +27,6 @@ def rank_of(comm) -> int:
 
 def size_of(comm) -> int:
     return 1 if comm is None else comm.Get_size()
-
-
-def is_root(comm) -> bool:
-    return rank_of(comm) == 0
 
 
 def shard_of(mesh, comm):

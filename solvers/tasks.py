@@ -46,11 +46,13 @@ import numpy as np
 
 from keldysh.baths import BathSet
 from keldysh.greens import lesser_gf, rho_pole_sum, spectral_function
-from keldysh.kmesh import EnergyMesh, KMesh, RefinedKMesh, shard_bounds
-from keldysh.lattice import HoneycombModel
+from keldysh.kmesh import EnergyMesh, KMesh, Resonance, shard_bounds
+from keldysh.lattice import HoneycombModel, resonance_on_cut
 from keldysh.nambu import DrivenSystem, nambu_chemical_potentials
+from keldysh.refined_kmesh import RefinedKMesh
 from solvers import born_markov
-from solvers.config import Config, resonance_on_cut
+from solvers.born_markov import resonance_width
+from solvers.config import Config
 from solvers.fast_intraband import polarisation, quasi_thermal_system
 from solvers.gap import solve_gap
 from solvers.parallel import allreduce_sum, rank_of, size_of
@@ -147,20 +149,18 @@ def build_system(cfg: Config, value: float | None = None) -> DrivenSystem:
     return DrivenSystem(model, cfg.drive.omega0, float(Omega), baths, b.mu, cfg.drive.pattern)
 
 
-def mesh_resonance(cfg: Config, system: DrivenSystem) -> tuple[float, float]:
-    """(centre ω0, width) of the resonance of the exact-DOS and refined-polar meshes.
+def mesh_resonance(cfg: Config, system: DrivenSystem) -> Resonance:
+    """The :class:`Resonance` of the exact-DOS and refined-polar meshes.
 
-    Driven system: ω0 and width = sqrt(Γ² + Ω² Γ²/(Γ1 Γ2)), Γ = Γ1 + Γ2 (the Lorentzian
-    half-width of n22 in 2e - ω0, Eq. 10).  Quasi-thermal: the Fermi step at e = μ2 (lab),
-    i.e. "ω0" = 2 μ2, with width sqrt(Γ12² + (4T)²)."""
+    Driven system: e_c = ω0/2 with the width sqrt(Γ² + Ω² Γ²/(Γ1 Γ2)) of n22 in 2e - ω0
+    (Eq. 10, :func:`solvers.born_markov.resonance_width`).  Quasi-thermal: the Fermi step
+    at e_c = μ2 (lab frame) with width sqrt(Γ12² + (4T)²) in 2e."""
     b = cfg.baths
     if b.kind == "quasi_thermal":
         m2 = float(system.baths.mu[0, 1])  # lab-frame μ2 of K+ band 2 (after the reading)
-        return 2.0 * m2, max(float(np.hypot(b.Gamma12, 4 * b.temperature)), 1e-12)
-    G1, G2 = b.Gamma1, b.Gamma2
-    G = G1 + G2
-    width = max(float(np.sqrt(G**2 + system.Omega**2 * G**2 / (G1 * G2))), 1e-12)
-    return system.omega0, width
+        return Resonance(m2, max(float(np.hypot(b.Gamma12, 4 * b.temperature)), 1e-12))
+    width = max(float(resonance_width(system.Omega, b.Gamma1, b.Gamma2)), 1e-12)
+    return Resonance.drive(system.omega0, width)
 
 
 class _FailingMesh:
@@ -211,12 +211,10 @@ def build_mesh(cfg: Config, system: DrivenSystem, comm=None):
     elif num.mesh == "exact-dos-shell":
         mesh = shell_mesh(system, num.nu_span, num.shell_resolution, num.shell_order)
     elif num.mesh == "refined-polar":
-        centre, width = mesh_resonance(cfg, system)
         s = num.refine_level
-        mesh = RefinedKMesh.resonant(system.model, centre, width, s, 2 * s, 4 * s, 2 * s)
+        mesh = RefinedKMesh.resonant(system.model, mesh_resonance(cfg, system), s, 2 * s, 4 * s, 2 * s)
     else:
-        centre, width = mesh_resonance(cfg, system)
-        mesh = EnergyMesh.resonant(system.model, centre, width, num.n_resonance, num.n_band)
+        mesh = EnergyMesh.resonant(system.model, mesh_resonance(cfg, system), num.n_resonance, num.n_band)
     fail = _fail_rank()
     if fail is not None and fail == rank_of(comm):
         return _FailingMesh(mesh, fail)
@@ -350,8 +348,8 @@ def run_susceptibility(cfg: Config, comm=None, progress: Progress | None = None,
                  chi0.chi_plus.real, chi0.chi_plus.imag, history[route]["seconds"])
     results.update(_closed_forms(system))
     results["pair_energy"] = float(-2 * system.mu)
-    centre, width = (mesh_resonance(cfg, system) if num.mesh in ("exact-dos", "refined-polar")
-                     else (None, None))
+    shell = mesh_resonance(cfg, system) if num.mesh in ("exact-dos", "refined-polar") else None
+    centre, width = (2 * shell.energy, shell.width) if shell is not None else (None, None)
     return {"results": results, "mesh": _mesh_section(cfg, [mesh], [centre], [width]),
             "grids": {"nu": nu}, "history": history}
 
@@ -517,7 +515,8 @@ def run_phase_diagram(cfg: Config, comm=None, progress: Progress | None = None,
         system = build_system(cfg, value)
         mesh = static_mesh if static_mesh is not None else build_mesh(cfg, system, comm)
         if num.mesh in ("exact-dos", "refined-polar"):
-            centres[i], widths[i] = mesh_resonance(cfg, system)
+            res = mesh_resonance(cfg, system)
+            centres[i], widths[i] = 2 * res.energy, res.width
         nu_grid = point_grids[i]
         point = phase_point(system, mesh, v_values, routes=num.routes, criteria=num.criteria,
                             comm=comm, nu_grid=nu_grid, n_per_panel=num.n_per_panel)
@@ -586,8 +585,8 @@ def run_gap(cfg: Config, comm=None, progress: Progress | None = None, hooks=None
     if system.Omega == 0 and cfg.baths.kind == "quasi_thermal":
         results["polarisation"] = polarisation(system.model, cfg.baths.mu2, cfg.baths.temperature,
                                                cfg.baths.reading)
-    centre, width = (mesh_resonance(cfg, system) if num.mesh in ("exact-dos", "refined-polar")
-                     else (None, None))
+    shell = mesh_resonance(cfg, system) if num.mesh in ("exact-dos", "refined-polar") else None
+    centre, width = (2 * shell.energy, shell.width) if shell is not None else (None, None)
     return {"results": results, "mesh": _mesh_section(cfg, [mesh], [centre], [width]), "grids": {},
             "history": {"residual": np.asarray(res.history, dtype=float), "seconds": float(res.seconds),
                         "attempts": attempts}}

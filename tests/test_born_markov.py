@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from keldysh.baths import BathSet, fermi
-from keldysh.kmesh import EnergyMesh, KMesh
+from keldysh.kmesh import EnergyMesh, KMesh, Resonance
 from keldysh.lattice import HoneycombModel
 from keldysh.nambu import DrivenSystem, ModeArrays
 from keldysh.single_k import correlators
@@ -146,7 +146,7 @@ def _system(delta, omega0, Omega, G1, G2, mu=None, T=0.0):
 
 def test_steady_state_on_mesh_matches_eqs_10_11_and_populations():
     sysm = _system(1.0, 1.1, 1e-3, 5e-4, 5e-4)
-    em = EnergyMesh.resonant(sysm.model, 1.1, 2e-3, 50, 30)
+    em = EnergyMesh.resonant(sysm.model, Resonance.drive(1.1, 2e-3), 50, 30)
     modes = sysm.modes(em)
     pops = populations(steady_state(modes))
     eps = 2 * em.energies - 1.1
@@ -162,7 +162,7 @@ def test_eq15_and_weak_drive_limit_of_exact_susceptibility(G1, G2):
     Omega = 0.05 * G
     sysm = _system(5.0, 5.1, Omega, G1, G2)
     W = np.sqrt(G**2 + Omega**2 * G**2 / (G1 * G2))
-    modes = sysm.modes(EnergyMesh.resonant(sysm.model, 5.1, W, 400, 120))
+    modes = sysm.modes(EnergyMesh.resonant(sysm.model, Resonance.drive(5.1, W), 400, 120))
     Fp, Fm = paper_kernels(modes)
     assert Fm == pytest.approx(eq15_kernel_minus(Fp, G1, G2), rel=1e-10)
     chi_p, chi_m = (np.sum(modes.weight * c) for c in pair_response(modes))
@@ -182,7 +182,7 @@ def test_rabi_dressing_ratio_over_resonant_shell(ratio, expected):
     Omega = ratio * G
     sysm = _system(5.0, 5.1, Omega, G1, G2)
     W = np.sqrt(G**2 + Omega**2 * 4)
-    modes = sysm.modes(EnergyMesh.resonant(sysm.model, 5.1, W, 400, 120))
+    modes = sysm.modes(EnergyMesh.resonant(sysm.model, Resonance.drive(5.1, W), 400, 120))
     Fp, _ = paper_kernels(modes)
     chi = np.sum(modes.weight * pair_response(modes)[0])
     assert chi.real / Fp == pytest.approx(expected, abs=0.01)
@@ -198,7 +198,7 @@ def test_eq14_equals_eq13_on_a_fine_k_mesh():
     F14 = eq14_kernel(sysm.model, omega0, Omega, G1, G2, -(G1 + G2) / 2)
     F13 = paper_kernels(sysm.modes(KMesh.driven_half(sysm.model, 400)))[0]
     assert F13 == pytest.approx(F14, rel=2e-3)
-    F13e = paper_kernels(sysm.modes(EnergyMesh.resonant(sysm.model, omega0, 0.1)))[0]
+    F13e = paper_kernels(sysm.modes(EnergyMesh.resonant(sysm.model, Resonance.drive(omega0, 0.1))))[0]
     assert F13e == pytest.approx(F14, rel=1e-5)  # two different energy quadratures
 
 
@@ -225,7 +225,7 @@ def test_eq13_kernel_formula():
 
 def test_finite_temperature_frozen_occupations():
     sysm = _system(1.0, 1.1, 1e-3, 5e-4, 5e-4, mu=0.0, T=0.3)
-    modes = sysm.modes(EnergyMesh.resonant(sysm.model, 1.1, 2e-3, 20, 20))
+    modes = sysm.modes(EnergyMesh.resonant(sysm.model, Resonance.drive(1.1, 2e-3), 20, 20))
     assert np.allclose(modes.occupation[:, 1], fermi(modes.energy, 0.3))
     assert np.allclose(modes.occupation[:, 0], fermi(-modes.energy, 0.3))
 
@@ -236,7 +236,7 @@ def test_closed_form_pair_response_equals_full_sylvester(z, dressed):
     from solvers.born_markov import pair_response_sylvester
 
     sysm = _system(5.0, 5.1, 2e-3, 3e-4, 7e-4)
-    modes = sysm.modes(EnergyMesh.resonant(sysm.model, 5.1, 4e-3, 40, 10))
+    modes = sysm.modes(EnergyMesh.resonant(sysm.model, Resonance.drive(5.1, 4e-3), 40, 10))
     a = pair_response(modes, z, dressed)
     b = pair_response_sylvester(modes, z, dressed)
     for x, y in zip(a, b):
@@ -247,7 +247,7 @@ def test_closed_form_normal_state_equals_lyapunov():
     from solvers.born_markov import normal_state, normal_state_lyapunov
 
     sysm = _system(1.0, 1.1, 2e-3, 3e-4, 7e-4, mu=0.01, T=0.05)
-    modes = sysm.modes(EnergyMesh.resonant(sysm.model, 1.1, 4e-3, 40, 10))
+    modes = sysm.modes(EnergyMesh.resonant(sysm.model, Resonance.drive(1.1, 4e-3), 40, 10))
     assert np.allclose(normal_state(modes), normal_state_lyapunov(modes), rtol=1e-12, atol=1e-15)
 
 

@@ -160,7 +160,8 @@ def test_gf_input_validation():
 
 def test_fast_kernels_equal_generic_kernels():
     """Closed-form chain/normal-state kernels vs the generic Gauss-Jordan kernels."""
-    from keldysh.greens import _pair_response_batch, _prep_occ, _rho_batch, pair_response_quadrature, response_grids
+    from keldysh.greens import _prep_occ, pair_response_quadrature, response_grids
+    from keldysh.kernels import _pair_response_batch, _rho_batch
 
     h, gamma, m = random_blocks(6, seed=11)
     for T in (0.0, 2e-3):
@@ -176,6 +177,18 @@ def test_fast_kernels_equal_generic_kernels():
             _pair_response_batch(h0, gamma, mm, TT, fz, complex(z), wr, wtr, out)
             fast = pair_response_quadrature(h0, gamma, z, wr, wtr, m, T)
             assert np.allclose(fast, out, rtol=1e-11, atol=1e-14 * np.abs(out).max())
+
+
+def test_numba_fermi_function_equals_its_numpy_twin():
+    """keldysh.kernels._nf (exp form, cut-off tails) against keldysh.baths.fermi (tanh form)."""
+    from keldysh.baths import fermi
+    from keldysh.kernels import _nf
+
+    for T in (0.0, 1e-3, 0.3):
+        x = np.concatenate([np.linspace(-60, 60, 241) * max(T, 1e-3), [0.0]])
+        kernel = np.array([_nf(v, T) for v in x])
+        assert np.allclose(kernel, fermi(x, T), rtol=1e-14, atol=5e-17)
+    assert _nf(0.0, 0.0) == 0.5 and _nf(-1e-300, 0.0) == 1.0 and _nf(1e-300, 0.0) == 0.0
 
 
 def test_batched_grids_equal_single_grids():

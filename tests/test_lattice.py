@@ -4,7 +4,7 @@ import pytest
 from scipy.integrate import quad
 
 from keldysh.lattice import BRAVAIS, CELL_AREA, RECIPROCAL, HoneycombModel, gapless_valley_dos
-from keldysh.kmesh import EnergyMesh, KMesh, shard_bounds
+from keldysh.kmesh import EnergyMesh, KMesh, Resonance, shard_bounds
 
 
 @pytest.fixture(params=[0.25, 1.0, 5.0])
@@ -130,7 +130,7 @@ def test_dos_matches_fine_mesh_histogram(model):
 
 
 def test_energy_mesh_integrates_dos(model):
-    em = EnergyMesh.resonant(model, omega0=model.delta + 0.1, width=1e-3)
+    em = EnergyMesh.resonant(model, Resonance.drive(model.delta + 0.1, 1e-3))
     assert em.weights.sum() == pytest.approx(0.5, rel=1e-5)
     # a narrow Lorentzian at the resonance is integrated against the DOS exactly
     c, w = (model.delta + 0.1) / 2, 1e-3

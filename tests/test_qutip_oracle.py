@@ -5,33 +5,24 @@ One k block is four fermionic modes (c_k1, c_k2, c_-k1, c_-k2), Jordan-Wigner en
 pairing terms and the hole energies; the Lindblad operators sqrt(2Γ_a(1 - n_a)) c_a and
 sqrt(2Γ_a n_a) c†_a freeze the particle occupations n_a (spec §4).  The steady state of this
 Lindblad equation is exact, so <Ψ†_j Ψ_i> must equal the Lyapunov solution to rounding.
+The oracle is :func:`benchmarks.qutip_oracle.fock_correlators` (also the baseline of the
+Lyapunov benchmark).
 QuTiP is in the ``test`` extra: without it this module fails to import instead of being
 skipped, so that the oracle cannot silently drop out of ``make test``.
 """
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
-import qutip
+import qutip  # noqa: F401 - a missing QuTiP fails the import (see above)
 
-from keldysh.lyapunov import lyapunov_steady_state
-from keldysh.nambu import nambu_hamiltonian, nambu_occupations
-from keldysh.single_k import correlators
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks/ is not installed
 
-
-def fock_steady_state_correlators(h, gamma, occupation):
-    c = [qutip.fdestroy(4, a) for a in range(4)]
-    psi = [c[0], c[1], c[2].dag(), c[3].dag()]
-    H = sum(complex(h[i, j]) * psi[i].dag() * psi[j]
-            for i in range(4) for j in range(4) if h[i, j] != 0)
-    c_ops = []
-    for a in range(4):
-        if occupation[a] < 1:
-            c_ops.append(np.sqrt(2 * gamma[a] * (1 - occupation[a])) * c[a])
-        if occupation[a] > 0:
-            c_ops.append(np.sqrt(2 * gamma[a] * occupation[a]) * c[a].dag())
-    rho = qutip.steadystate(H, c_ops)
-    assert abs(rho.tr() - 1) < 1e-12
-    return np.array([[qutip.expect(psi[j].dag() * psi[i], rho) for j in range(4)]
-                     for i in range(4)])
+from benchmarks.qutip_oracle import fock_correlators as fock_steady_state_correlators  # noqa: E402
+from keldysh.lyapunov import lyapunov_steady_state  # noqa: E402
+from keldysh.nambu import nambu_hamiltonian, nambu_occupations  # noqa: E402
+from keldysh.single_k import correlators  # noqa: E402
 
 
 def _problem(seed):

@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 
 from keldysh.baths import BathSet
-from keldysh.kmesh import EnergyMesh, KMesh, RefinedKMesh
+from keldysh.kmesh import EnergyMesh, KMesh, Resonance
 from keldysh.lattice import CELL_AREA, RECIPROCAL, HoneycombModel
 from keldysh.nambu import DrivenSystem
+from keldysh.refined_kmesh import RefinedKMesh
 from solvers.born_markov import paper_kernels
 
 
@@ -24,7 +25,7 @@ def valley_case(G, delta=1.0, omega0=1.2, pattern="valley"):
 
 def exact_dos_F_plus(system, W):
     """F_+ of Eq. (13) on the exact-DOS energy mesh (converged to ~2e-7 relative here)."""
-    mesh = EnergyMesh.resonant(system.model, system.omega0, W, 1600, 400)
+    mesh = EnergyMesh.resonant(system.model, Resonance.drive(system.omega0, W), 1600, 400)
     return paper_kernels(system.modes(mesh))[0]
 
 
@@ -36,7 +37,7 @@ def test_weights_sum_to_half_and_points_lie_in_the_driven_half(delta, omega0, wi
     band (ω0 < δ) and above the van Hove energy (the shell leaves the core disk))."""
     model = HoneycombModel(delta)
     for s in (2, 4):
-        mesh = RefinedKMesh.resonant(model, omega0, width, **level(s))
+        mesh = RefinedKMesh.resonant(model, Resonance.drive(omega0, width), **level(s))
         assert abs(mesh.weights.sum() - 0.5) < 1e-12
         assert np.all(mesh.weights > 0)
         assert np.all(model.eta(mesh.points) > 0)
@@ -70,7 +71,7 @@ def test_valley_triangle_is_the_driven_half():
 
 
 def test_shard_and_split_reassemble_the_mesh():
-    mesh = RefinedKMesh.resonant(HoneycombModel(1.0), 1.2, 0.05, **level(2))
+    mesh = RefinedKMesh.resonant(HoneycombModel(1.0), Resonance.drive(1.2, 0.05), **level(2))
     parts = mesh.split(5)  # 192 points: not divisible by 5
     assert [type(p) for p in parts] == [RefinedKMesh] * 5
     assert sum(len(p) for p in parts) == len(mesh)
@@ -86,8 +87,8 @@ def test_integrates_functions_of_the_energy_like_the_exact_dos(delta, omega0, wi
     width the mesh was built for); a Lorentzian 10x wider is resolved less well (the radial
     map is tuned to ``width``) but still to 1e-3."""
     model = HoneycombModel(delta)
-    mesh = RefinedKMesh.resonant(model, omega0, width, **level(5))
-    em = EnergyMesh.resonant(model, omega0, width, 1600, 400)
+    mesh = RefinedKMesh.resonant(model, Resonance.drive(omega0, width), **level(5))
+    em = EnergyMesh.resonant(model, Resonance.drive(omega0, width), 1600, 400)
     e2d = model.energy(mesh.points)
     c = omega0 / 2
     funcs = {
@@ -110,7 +111,7 @@ def test_valley_kernel_converges_to_the_exact_dos_value():
     ref = exact_dos_F_plus(system, W)
     errs = []
     for s in (2, 3, 4, 5):
-        F = paper_kernels(system.modes(RefinedKMesh.resonant(system.model, 1.2, W, **level(s))))[0]
+        F = paper_kernels(system.modes(RefinedKMesh.resonant(system.model, Resonance.drive(1.2, W), **level(s))))[0]
         errs.append(abs(F - ref) / ref)
     assert errs[1] < 1e-4 and errs[2] < 3e-6 and errs[3] < 1e-6
     assert errs[0] > errs[1] > errs[2]
@@ -123,7 +124,7 @@ def test_hundredfold_fewer_points_than_the_uniform_mesh():
     system, W = valley_case(0.005)
     model = system.model
     ref = exact_dos_F_plus(system, W)
-    refined = RefinedKMesh.resonant(model, 1.2, W, **level(3))
+    refined = RefinedKMesh.resonant(model, Resonance.drive(1.2, W), **level(3))
     F = paper_kernels(system.modes(refined))[0]
     assert abs(F - ref) / ref < 1e-4
     n = int(np.ceil(np.sqrt(2 * 100 * len(refined)) / 2)) * 2
@@ -140,7 +141,7 @@ def test_dichroic_kernel_matches_the_extrapolated_uniform_mesh():
     """Dichroic pattern (needs 2D): refined mesh = Monkhorst-Pack extrapolated in 1/n (the
     drive is discontinuous at η = 0, so the uniform mesh converges like 1/n)."""
     system, W = valley_case(0.02, pattern="dichroic")
-    F = paper_kernels(system.modes(RefinedKMesh.resonant(system.model, 1.2, W, **level(4))))[0]
+    F = paper_kernels(system.modes(RefinedKMesh.resonant(system.model, Resonance.drive(1.2, W), **level(4))))[0]
     n1, n2 = 300, 600
     F1, F2 = (paper_kernels(system.modes(KMesh.driven_half(system.model, n)))[0] for n in (n1, n2))
     extrapolated = (n2 * F2 - n1 * F1) / (n2 - n1)
@@ -151,8 +152,10 @@ def test_dichroic_kernel_matches_the_extrapolated_uniform_mesh():
 def test_invalid_arguments_are_rejected():
     model = HoneycombModel(1.0)
     with pytest.raises(ValueError, match="width"):
-        RefinedKMesh.resonant(model, 1.2, 0.0)
-    with pytest.raises(ValueError, match="omega0"):
-        RefinedKMesh.resonant(model, -1.0, 0.1)
+        RefinedKMesh.resonant(model, Resonance.drive(1.2, 0.0))
+    with pytest.raises(ValueError, match="energy"):
+        RefinedKMesh.resonant(model, Resonance.drive(-1.0, 0.1))
     with pytest.raises(ValueError, match="n_angle"):
-        RefinedKMesh.resonant(model, 1.2, 0.1, n_angle=0)
+        RefinedKMesh.resonant(model, Resonance.drive(1.2, 0.1), n_angle=0)
+    with pytest.raises(TypeError, match="Resonance"):  # the former (omega0, width) call is loud
+        RefinedKMesh.resonant(model, 1.2, 0.1)

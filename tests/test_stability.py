@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from keldysh.baths import BathSet, fermi
-from keldysh.kmesh import EnergyMesh
+from keldysh.kmesh import EnergyMesh, Resonance
 from keldysh.lattice import HoneycombModel
 from keldysh.nambu import DrivenSystem, ModeArrays
 from solvers.criteria import full_critical_couplings, full_instability, unstable_mode_count
@@ -91,7 +91,7 @@ def test_dressed_linear_spectrum_matches_time_integration_and_full_criterion():
     """Driven system (Rabi dressing on): the BM eigenvalue, the time integration and the
     root of det[1 - M chi(z)] agree."""
     system = DrivenSystem(HoneycombModel(1.0), 1.1, 3e-3, BathSet.paper(G1, G2, MU), MU)
-    mesh = EnergyMesh.resonant(system.model, 1.1, 6e-3, 60, 10)
+    mesh = EnergyMesh.resonant(system.model, Resonance.drive(1.1, 6e-3), 60, 10)
     modes = system.modes(mesh)
     V, v = 0.0, 60.0  # strong V' so that the driven system is unstable
     lam = linear_spectrum(modes, V, v)
@@ -151,7 +151,7 @@ def test_nonlinear_gap_solution_matches_time_integration():
     from a small seed settles on it within 1e-6."""
     model = HoneycombModel(1.0)
     system = quasi_thermal_system(model, 1e-3, MU, 0.56)
-    mesh = EnergyMesh.resonant(model, 1.02, 0.01, 40, 20)
+    mesh = EnergyMesh.resonant(model, Resonance.drive(1.02, 0.01), 40, 20)
     modes = system.modes(mesh)
     V, v = 0.0, 1.0
     assert linear_spectrum(modes, V, v).real.max() > 0
@@ -172,7 +172,7 @@ def test_nonlinear_gap_solution_matches_time_integration():
 def test_no_fake_convergence_when_normal_state_is_stable():
     model = HoneycombModel(1.0)
     system = quasi_thermal_system(model, 1e-3, MU, 0.56)
-    mesh = EnergyMesh.resonant(model, 1.02, 0.01, 40, 20)
+    mesh = EnergyMesh.resonant(model, Resonance.drive(1.02, 0.01), 40, 20)
     modes = system.modes(mesh)
     V, v = 0.5, 0.1  # |V| > |V'|: the full criterion says stable
     assert linear_spectrum(modes, V, v).real.max() < 0
@@ -192,7 +192,7 @@ def test_no_fake_convergence_when_normal_state_is_stable():
 # ---------------------------------------------------------------------------
 def test_mu1_conserves_particle_number():
     model = HoneycombModel(0.25)
-    mesh = EnergyMesh.resonant(model, 0.5, 0.01, 60, 60)
+    mesh = EnergyMesh.resonant(model, Resonance.drive(0.5, 0.01), 60, 60)
     for mu2, T in ((0.2, 0.0), (0.3, 0.01)):
         mu1 = mu1_from_conservation(mu2)
         electrons = mesh.weights @ fermi(mesh.energies - mu2, T)
@@ -214,7 +214,7 @@ def test_fast_intraband_routes():
     """Paper route = exact BM with no drive (no dressing); Keldysh close for Γ12 ≪ everything."""
     model = HoneycombModel(0.25)
     system = quasi_thermal_system(model, 1e-3, -5e-4, 0.2)
-    mesh = EnergyMesh.resonant(model, 0.4, 0.01, 60, 60)
+    mesh = EnergyMesh.resonant(model, Resonance.drive(0.4, 0.01), 60, 60)
     paper = pair_susceptibility(system, mesh, route="paper")
     bm = pair_susceptibility(system, mesh, route="born_markov")
     assert bm.chi_plus.real == pytest.approx(paper.F_plus, rel=1e-10)
@@ -232,7 +232,7 @@ def test_nyquist_count_equals_eigenvalue_count_for_the_dressed_drive():
     equal the eigenvalues with Re λ > 0 of the linearised mean-field dynamics."""
     G = 1e-3
     system = DrivenSystem(HoneycombModel(1.0), 1.1, 5 * G, BathSet.paper(G / 2, G / 2, -G / 2), -G / 2)
-    modes = system.modes(EnergyMesh.resonant(system.model, 1.1, 0.01, 30, 6))
+    modes = system.modes(EnergyMesh.resonant(system.model, Resonance.drive(1.1, 0.01), 30, 6))
     E = 1e-3
     tails = 0.3 * np.geomspace(1.05, 1e3, 60)
     grid = np.concatenate([E - tails[::-1], E + np.arange(-0.3, 0.3, G / 20), E + tails])

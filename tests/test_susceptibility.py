@@ -4,7 +4,7 @@ import pytest
 
 from keldysh.baths import BathSet
 from keldysh.greens import pair_response_quadrature, response_grids
-from keldysh.kmesh import EnergyMesh, KMesh
+from keldysh.kmesh import EnergyMesh, KMesh, Resonance
 from keldysh.lattice import HoneycombModel
 from keldysh.nambu import DrivenSystem, ModeArrays, nambu_chemical_potentials, nambu_occupations
 from solvers import born_markov
@@ -24,7 +24,7 @@ def fig3a_system(ratio, delta=5.0, omega0=5.1, G1=G1, G2=G2, T=0.0):
 def energy_mesh(system, n_res=300, n_band=80):
     G = float(system.baths.gamma[0].sum())
     W = np.sqrt(G**2 + 4 * system.Omega**2)
-    return EnergyMesh.resonant(system.model, system.omega0, W, n_res, n_band)
+    return EnergyMesh.resonant(system.model, Resonance.drive(system.omega0, W), n_res, n_band)
 
 
 def test_dressing_difference_pinned_by_independent_quadrature():
@@ -74,7 +74,7 @@ def test_equilibrium_keldysh_static_response_is_real():
     """No drive, all baths at one μ and T: Im chi(0) = 0 in the Keldysh route."""
     for mu, T in ((-5e-4, 0.0), (3e-4, 2e-3)):
         system = DrivenSystem(HoneycombModel(1.0), 1.2, 0.0, BathSet.paper(G1, G2, mu, T), mu)
-        mesh = EnergyMesh.resonant(system.model, 1.2, 0.05, 30, 20)
+        mesh = EnergyMesh.resonant(system.model, Resonance.drive(1.2, 0.05), 30, 20)
         s = pair_susceptibility(system, mesh, route="keldysh", n_per_panel=24)
         assert abs(s.chi_plus.imag) <= 1e-10 * abs(s.chi_plus)
         assert abs(s.chi_minus.imag) <= 1e-10 * abs(s.chi_minus)
@@ -156,7 +156,7 @@ def test_mesh_routes_agree_on_2d_mesh_and_energy_mesh():
     G = 0.05
     system = DrivenSystem(HoneycombModel(1.0), 1.6, 0.03, BathSet.paper(G / 2, G / 2, -G / 2), -G / 2)
     a = pair_susceptibility(system, KMesh.driven_half(system.model, 300), route="born_markov")
-    b = pair_susceptibility(system, EnergyMesh.resonant(system.model, 1.6, 0.1), route="born_markov")
+    b = pair_susceptibility(system, EnergyMesh.resonant(system.model, Resonance.drive(1.6, 0.1)), route="born_markov")
     assert a.chi_plus == pytest.approx(b.chi_plus, rel=5e-3)
     assert a.chi_minus == pytest.approx(b.chi_minus, rel=5e-3)
 
