@@ -34,6 +34,7 @@ BENCHMARKS = {
     "d": "benchmarks.bench_lyapunov",
     "e": "benchmarks.bench_scan",
     "f": "benchmarks.bench_memory",
+    "g": "benchmarks.bench_response",
 }
 
 
