@@ -1,4 +1,4 @@
-"""``python -m solvers CONFIG.toml ...`` = ``keldysh-run`` (see :mod:`solvers.cli`)."""
+"""``python -m solvers CONFIG.toml ...`` = ``keldysh-run`` (see :mod:`solvers.app.cli`)."""
 import os
 import sys
 
@@ -7,6 +7,6 @@ import sys
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-from solvers.cli import main  # noqa: E402
+from solvers.app.cli import main  # noqa: E402
 
 sys.exit(main())

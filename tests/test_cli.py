@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from keldysh import io
-from solvers.config import load_config
+from solvers.app.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 180

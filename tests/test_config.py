@@ -1,4 +1,4 @@
-"""solvers.config: loud, one-line, key-naming errors; defaults; resolved round trip; overrides."""
+"""solvers.app.config: loud, one-line, key-naming errors; defaults; resolved round trip; overrides."""
 from __future__ import annotations
 
 import copy
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from solvers.config import (
+from solvers.app.config import (
     BathParams,
     Config,
     ConfigError,
@@ -352,7 +352,7 @@ def test_file_errors_name_the_file(tmp_path):
 
 def test_monkhorst_pack_resolution_warning_suggests_nk(caplog):
     cfg = Config.from_dict(with_(PHASE, numerics={"mesh": "monkhorst-pack", "nk": 10}))
-    with caplog.at_level(logging.WARNING, logger="solvers.config"):
+    with caplog.at_level(logging.WARNING, logger="solvers.app.config"):
         warnings = check_resolution(cfg)
     assert len(warnings) == 1 and warnings[0].startswith("numerics.nk: ")
     assert "nk >= " in warnings[0]
@@ -399,7 +399,7 @@ def test_mesh_override_drops_the_other_meshes_keys(tmp_path):
 
 
 def test_spectral_frequency_grid_too_coarse_for_gamma_warns():
-    from solvers.config import Config, resolution_warnings
+    from solvers.app.config import Config, resolution_warnings
 
     cfg = Config.from_dict({"task": "spectral", "model": {"delta": 5.0},
                             "drive": {"omega0": 5.1, "Omega": 5e-3},

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from keldysh import io
-from solvers import plot
-from solvers.config import Config
-from solvers.tasks import TASKS
+from solvers.app import plot
+from solvers.app.config import Config
+from solvers.app.tasks import TASKS
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -113,7 +113,7 @@ def test_unfinished_scan_checkpoint_plots(tmp_path):
 
 def test_console_script_prints_only_paths_and_fails_cleanly(files, tmp_path):
     script = Path(sys.executable).parent / "keldysh-plot"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "solvers.plot"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "solvers.app.plot"]
     done = subprocess.run([*command, str(files["eta-map"]), "--out", str(tmp_path)], capture_output=True,
                           text=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr

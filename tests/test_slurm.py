@@ -294,8 +294,8 @@ def _real_env(tmp_path, values="[0.5, 5.0, 50.0]", **extra) -> tuple[Path, dict]
 
 def _serial_results(config: Path, **overrides) -> dict:
     """The same config run in this process, serially (the reference)."""
-    from solvers.config import load_config
-    from solvers.tasks import TASKS
+    from solvers.app.config import load_config
+    from solvers.app.tasks import TASKS
 
     cfg = load_config(config, [f"{k}={v}" for k, v in overrides.items()])
     return TASKS[cfg.task](cfg)["results"]

@@ -46,8 +46,8 @@ from typing import Any
 import numpy as np
 
 from keldysh import io
-from solvers.config import Config, ConfigError, check_resolution, load_config
-from solvers.tasks import CHECKPOINTING_TASKS, TASKS, Interrupted, Progress, ScanHooks, scan_resume_state
+from solvers.app.config import Config, ConfigError, check_resolution, load_config
+from solvers.app.tasks import CHECKPOINTING_TASKS, TASKS, Interrupted, Progress, ScanHooks, scan_resume_state
 
 __all__ = ["main", "run", "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_NOT_CONVERGED", "EXIT_INTERRUPTED"]
 

@@ -1,4 +1,4 @@
-"""The tasks of ``keldysh-run``: a validated :class:`~solvers.config.Config` -> physics -> data.
+"""The tasks of ``keldysh-run``: a validated :class:`~solvers.app.config.Config` -> physics -> data.
 
 Every task is a function ``run_<task>(cfg, comm=None, progress=None, hooks=None) -> dict``
 returning the sections of a results file as nested dicts of numpy arrays and scalars::
@@ -52,7 +52,7 @@ from keldysh.nambu import DrivenSystem, nambu_chemical_potentials
 from keldysh.refined_kmesh import RefinedKMesh
 from solvers import born_markov
 from solvers.born_markov import resonance_width
-from solvers.config import Config
+from solvers.app.config import Config
 from solvers.fast_intraband import polarisation, quasi_thermal_system
 from solvers.gap import solve_gap
 from solvers.parallel import allreduce_sum, rank_of, size_of
