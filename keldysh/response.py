@@ -285,26 +285,37 @@ def _setup(h, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, imb1, phic2, dbc2, imc2
         lam[k, 2] = lh[0]
         lam[k, 3] = lh[1]
         for l in range(2):
+            # Φ(λ̄) = conj(Φ(λ)) + κ in the upper half plane (κ = -iπ at T > 0, else 0)
             # term 1: hole baths (Ψ index 2 + l), hole poles
             mh, Th, fh = m[k, 2 + l], T[k, 2 + l], fz[k, 2 + l]
-            pc0 = _phi(np.conj(lh[0]), mh, Th, fh, True)
-            pc1 = _phi(np.conj(lh[1]), mh, Th, fh, True)
-            for q in range(2):
-                pb = _phi(lh[q], mh, Th, fh, False)
-                phib1[k, q, l] = pb
-                imb1[k, q, l] = 1.0 / (mh - lh[q])
-                dbc1[k, q, 0, l] = (pb - pc0) / (lh[q] - np.conj(lh[0]))
-                dbc1[k, q, 1, l] = (pb - pc1) / (lh[q] - np.conj(lh[1]))
+            kap = -1j * math.pi if (fh < 0.0 and Th > 0.0) else 0j
+            pb0 = _phi(lh[0], mh, Th, fh, False)
+            pb1 = _phi(lh[1], mh, Th, fh, False)
+            pc0 = np.conj(pb0) + kap
+            pc1 = np.conj(pb1) + kap
+            phib1[k, 0, l] = pb0
+            phib1[k, 1, l] = pb1
+            imb1[k, 0, l] = 1.0 / (mh - lh[0])
+            imb1[k, 1, l] = 1.0 / (mh - lh[1])
+            dbc1[k, 0, 0, l] = (pb0 - pc0) / (lh[0] - np.conj(lh[0]))
+            dbc1[k, 0, 1, l] = (pb0 - pc1) / (lh[0] - np.conj(lh[1]))
+            dbc1[k, 1, 0, l] = (pb1 - pc0) / (lh[1] - np.conj(lh[0]))
+            dbc1[k, 1, 1, l] = (pb1 - pc1) / (lh[1] - np.conj(lh[1]))
             # term 2: particle baths (Ψ index l), particle poles
             mp, Tp, fp = m[k, l], T[k, l], fz[k, l]
+            kap = -1j * math.pi if (fp < 0.0 and Tp > 0.0) else 0j
             pb0 = _phi(lp[0], mp, Tp, fp, False)
             pb1 = _phi(lp[1], mp, Tp, fp, False)
-            for r in range(2):
-                pc = _phi(np.conj(lp[r]), mp, Tp, fp, True)
-                phic2[k, r, l] = pc
-                imc2[k, r, l] = 1.0 / (mp - np.conj(lp[r]))
-                dbc2[k, 0, r, l] = (pb0 - pc) / (lp[0] - np.conj(lp[r]))
-                dbc2[k, 1, r, l] = (pb1 - pc) / (lp[1] - np.conj(lp[r]))
+            pc0 = np.conj(pb0) + kap
+            pc1 = np.conj(pb1) + kap
+            phic2[k, 0, l] = pc0
+            phic2[k, 1, l] = pc1
+            imc2[k, 0, l] = 1.0 / (mp - np.conj(lp[0]))
+            imc2[k, 1, l] = 1.0 / (mp - np.conj(lp[1]))
+            dbc2[k, 0, 0, l] = (pb0 - pc0) / (lp[0] - np.conj(lp[0]))
+            dbc2[k, 0, 1, l] = (pb0 - pc1) / (lp[0] - np.conj(lp[1]))
+            dbc2[k, 1, 0, l] = (pb1 - pc0) / (lp[1] - np.conj(lp[0]))
+            dbc2[k, 1, 1, l] = (pb1 - pc1) / (lp[1] - np.conj(lp[1]))
 
 
 # ----------------------------------------------------------------------------
@@ -320,10 +331,11 @@ def _recip(x):
 
 @nb.njit(**_NB)
 def _chi_sample(k, z, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, imb1, phic2, dbc2, imc2,
-                K1, K2, out):
-    """out[a, b] = chi_ab(z) of sample k (see the module docstring); K1, K2 are scratch."""
+                K1, K2, X1, X2, out):
+    """out[a, b] = chi_ab(z) of sample k (see the module docstring); K1, K2, X1, X2 are
+    (2, 2, 2, 2) scratch arrays."""
     inv2pi = 1.0 / (2.0 * math.pi)
-    # term 1: K1[p,q,r,l] = Φ_l[λ_p - z, λ_q, λ̄_r]/2π; p particle, q, r, l hole
+    # term 1: K1[p,q,r,l] = 2Γ_l Φ_l[λ_p - z, λ_q, λ̄_r]/2π; p particle, q, r, l hole
     for p in range(2):
         a = lam[k, p] - z
         ic0 = inv2pi / (a - np.conj(lam[k, 2]))
@@ -334,14 +346,16 @@ def _chi_sample(k, z, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, imb1, phic2, db
         id1 = _recip(d1)
         for l in range(2):
             mh, Th, fh = m[k, 2 + l], T[k, 2 + l], fz[k, 2 + l]
+            g0 = 2.0 * gamma[k, 2 + l] * ic0
+            g1 = 2.0 * gamma[k, 2 + l] * ic1
             pa = _phi(a, mh, Th, fh, False)
             dab = _phi_dd_same(a, lam[k, 2], d0, id0, pa, phib1[k, 0, l], imb1[k, 0, l], mh, Th, fh, False)
-            K1[p, 0, 0, l] = (dab - dbc1[k, 0, 0, l]) * ic0
-            K1[p, 0, 1, l] = (dab - dbc1[k, 0, 1, l]) * ic1
+            K1[p, 0, 0, l] = (dab - dbc1[k, 0, 0, l]) * g0
+            K1[p, 0, 1, l] = (dab - dbc1[k, 0, 1, l]) * g1
             dab = _phi_dd_same(a, lam[k, 3], d1, id1, pa, phib1[k, 1, l], imb1[k, 1, l], mh, Th, fh, False)
-            K1[p, 1, 0, l] = (dab - dbc1[k, 1, 0, l]) * ic0
-            K1[p, 1, 1, l] = (dab - dbc1[k, 1, 1, l]) * ic1
-    # term 2: K2[q,r,p,l] = Φ_l[λ_q, λ̄_r, λ̄_p + z]/2π; q, r, l particle, p hole
+            K1[p, 1, 0, l] = (dab - dbc1[k, 1, 0, l]) * g0
+            K1[p, 1, 1, l] = (dab - dbc1[k, 1, 1, l]) * g1
+    # term 2: K2[q,r,p,l] = 2Γ_l Φ_l[λ_q, λ̄_r, λ̄_p + z]/2π; q, r, l particle, p hole
     for p in range(2):
         d = np.conj(lam[k, 2 + p]) + z
         ib0 = inv2pi / (lam[k, 0] - d)
@@ -352,55 +366,59 @@ def _chi_sample(k, z, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, imb1, phic2, db
         ic1 = _recip(c1)
         for l in range(2):
             mp, Tp, fp = m[k, l], T[k, l], fz[k, l]
+            g0 = 2.0 * gamma[k, l] * ib0
+            g1 = 2.0 * gamma[k, l] * ib1
             pd = _phi(d, mp, Tp, fp, True)
             dcd = _phi_dd_same(d, np.conj(lam[k, 0]), c0, ic0, pd, phic2[k, 0, l], imc2[k, 0, l], mp, Tp, fp, True)
-            K2[0, 0, p, l] = (dbc2[k, 0, 0, l] - dcd) * ib0
-            K2[1, 0, p, l] = (dbc2[k, 1, 0, l] - dcd) * ib1
+            K2[0, 0, p, l] = (dbc2[k, 0, 0, l] - dcd) * g0
+            K2[1, 0, p, l] = (dbc2[k, 1, 0, l] - dcd) * g1
             dcd = _phi_dd_same(d, np.conj(lam[k, 1]), c1, ic1, pd, phic2[k, 1, l], imc2[k, 1, l], mp, Tp, fp, True)
-            K2[0, 1, p, l] = (dbc2[k, 0, 1, l] - dcd) * ib0
-            K2[1, 1, p, l] = (dbc2[k, 1, 1, l] - dcd) * ib1
-    # term 1: Σ_p A^P[I_a, p, I_b] Σ_{q,r,l} 2Γ_l A^H[J_b, q, l] conj(A^H[J_a, r, l]) K1[p,q,r,l]
-    # term 2: Σ_p conj(A^H[J_a, p, J_b]) Σ_{q,r,l} 2Γ_l A^P[I_a, q, l] conj(A^P[I_b, r, l]) K2[q,r,p,l]
-    # (local hole index of J_a is a, local particle index of I_a is 1 - a)
+            K2[0, 1, p, l] = (dbc2[k, 0, 1, l] - dcd) * g0
+            K2[1, 1, p, l] = (dbc2[k, 1, 1, l] - dcd) * g1
+    # term 1: Σ_p A^P[I_a, p, I_b] Σ_{q,l} A^H[J_b, q, l] Σ_r conj(A^H[J_a, r, l]) K1[p,q,r,l]
+    # term 2: Σ_p conj(A^H[J_a, p, J_b]) Σ_{q,l} A^P[I_a, q, l] Σ_r conj(A^P[I_b, r, l]) K2[q,r,p,l]
+    # (2Γ_l is in K; local hole index of J_a is a, local particle index of I_a is 1 - a)
+    for a in range(2):
+        for p in range(2):
+            for q in range(2):
+                for l in range(2):
+                    X1[a, p, q, l] = (np.conj(AH[k, a, 0, l]) * K1[p, q, 0, l]
+                                      + np.conj(AH[k, a, 1, l]) * K1[p, q, 1, l])
+                    X2[a, q, p, l] = (np.conj(AP[k, 1 - a, 0, l]) * K2[q, 0, p, l]
+                                      + np.conj(AP[k, 1 - a, 1, l]) * K2[q, 1, p, l])
     for a in range(2):
         ia = 1 - a
         for b in range(2):
             ib = 1 - b
-            t1 = 0j
-            t2 = 0j
+            t = 0j
             for p in range(2):
                 y1 = 0j
                 y2 = 0j
-                for l in range(2):
-                    g1 = 2.0 * gamma[k, 2 + l]
-                    g2 = 2.0 * gamma[k, l]
-                    for q in range(2):
-                        x1 = 0j
-                        x2 = 0j
-                        for r in range(2):
-                            x1 += np.conj(AH[k, a, r, l]) * K1[p, q, r, l]
-                            x2 += np.conj(AP[k, ib, r, l]) * K2[q, r, p, l]
-                        y1 += g1 * AH[k, b, q, l] * x1
-                        y2 += g2 * AP[k, ia, q, l] * x2
-                t1 += AP[k, ia, p, ib] * y1
-                t2 += np.conj(AH[k, a, p, b]) * y2
-            sgn = 1.0 if a == b else -1.0
-            out[a, b] = sgn * (t1 + t2)
+                for q in range(2):
+                    for l in range(2):
+                        y1 += AH[k, b, q, l] * X1[a, p, q, l]
+                        y2 += AP[k, ia, q, l] * X2[b, q, p, l]
+                t += AP[k, ia, p, ib] * y1 + np.conj(AH[k, a, p, b]) * y2
+            out[a, b] = t if a == b else -t
 
 
 @nb.njit(**_NB)
 def _samples_kernel(z, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, imb1, phic2, dbc2, imc2, out):
     K1 = np.empty((2, 2, 2, 2), np.complex128)
     K2 = np.empty((2, 2, 2, 2), np.complex128)
+    X1 = np.empty((2, 2, 2, 2), np.complex128)
+    X2 = np.empty((2, 2, 2, 2), np.complex128)
     for k in range(lam.shape[0]):
         _chi_sample(k, z, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, imb1, phic2, dbc2, imc2,
-                    K1, K2, out[k])
+                    K1, K2, X1, X2, out[k])
 
 
 @nb.njit(**_NB)
 def _weighted_kernel(zs, wts, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, imb1, phic2, dbc2, imc2, out):
     K1 = np.empty((2, 2, 2, 2), np.complex128)
     K2 = np.empty((2, 2, 2, 2), np.complex128)
+    X1 = np.empty((2, 2, 2, 2), np.complex128)
+    X2 = np.empty((2, 2, 2, 2), np.complex128)
     c = np.empty((2, 2), np.complex128)
     for iz in range(zs.shape[0]):
         s00 = 0j
@@ -412,7 +430,7 @@ def _weighted_kernel(zs, wts, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, imb1, p
             if wk == 0.0:
                 continue
             _chi_sample(k, zs[iz], gamma, m, T, fz, lam, AP, AH, phib1, dbc1, imb1, phic2, dbc2,
-                        imc2, K1, K2, c)
+                        imc2, K1, K2, X1, X2, c)
             s00 += wk * c[0, 0]
             s01 += wk * c[0, 1]
             s10 += wk * c[1, 0]
@@ -426,20 +444,40 @@ def _weighted_kernel(zs, wts, gamma, m, T, fz, lam, AP, AH, phib1, dbc1, imb1, p
 # ----------------------------------------------------------------------------
 # public API
 # ----------------------------------------------------------------------------
+@nb.njit(**_NB)
+def _block_defects(h):
+    """(kind, sample, value) of the first defect of h (n_k, 4, 4): kind 0 none, 1 not finite,
+    2 particle-hole entry, 3 not Hermitian (value: |h_ij - conj h_ji| / max(max|h|, 1))."""
+    for k in range(h.shape[0]):
+        scale = 1.0
+        for i in range(4):
+            for j in range(4):
+                x = h[k, i, j]
+                if not (np.isfinite(x.real) and np.isfinite(x.imag)):
+                    return 1, k, 0.0
+                scale = max(scale, abs(x.real), abs(x.imag))
+                if (i < 2) != (j < 2) and x != 0:
+                    return 2, k, 0.0
+        for i in range(4):
+            for j in range(i, 4):
+                d = h[k, i, j] - np.conj(h[k, j, i])
+                v = max(abs(d.real), abs(d.imag)) / scale
+                if v > 1e-12:
+                    return 3, k, v
+    return 0, 0, 0.0
+
+
 def _check_normal_blocks(h):
-    """h (n_k, 4, 4): Hermitian and block diagonal in {0, 1} ⊕ {2, 3} (Δ = 0)."""
-    off = np.concatenate([h[:, :2, 2:].ravel(), h[:, 2:, :2].ravel()])
-    if np.any(off != 0):
-        bad = int(np.nonzero(np.any(h[:, :2, 2:] != 0, axis=(1, 2)) | np.any(h[:, 2:, :2] != 0, axis=(1, 2)))[0][0])
+    """h (n_k, 4, 4): finite, Hermitian and block diagonal in {0, 1} ⊕ {2, 3} (Δ = 0)."""
+    kind, k, v = _block_defects(h)
+    if kind == 1:
+        raise ValueError(f"h: must be finite (sample {k})")
+    if kind == 2:
         raise ValueError(f"h: must be block diagonal in (0, 1) + (2, 3) (normal state, Delta = 0); "
-                         f"sample {bad} has a nonzero particle-hole entry")
-    if not np.all(np.isfinite(h)):
-        raise ValueError("h: must be finite")
-    scale = max(float(np.max(np.abs(h))), 1.0) if h.size else 1.0
-    herm = np.abs(h - np.conj(np.swapaxes(h, -1, -2)))
-    if herm.size and float(np.max(herm)) > 1e-12 * scale:
-        raise ValueError("h: must be Hermitian (G^A = (G^R)^dagger), max |h - h^dagger| = "
-                         f"{float(np.max(herm)):.3g}")
+                         f"sample {k} has a nonzero particle-hole entry")
+    if kind == 3:
+        raise ValueError(f"h: must be Hermitian (G^A = (G^R)^dagger); sample {k} has "
+                         f"|h_ij - conj(h_ji)| = {v:.3g} max|h|")
 
 
 def _check_z(name, z) -> np.ndarray:
