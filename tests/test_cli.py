@@ -16,6 +16,8 @@ from keldysh import io
 from solvers.app.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
+#: on PYTHONPATH, makes KELDYSH_FAIL_RANK=r fail rank r in its k loop (a test-only sitecustomize)
+FAULTS = str(REPO / "tests" / "fault_injection")
 TIMEOUT = 180
 
 TINY_PHASE = """\
@@ -284,7 +286,7 @@ def test_gap_exit_status_0_when_converged_3_when_not(tmp_path):
 
 def test_failure_exits_1_and_names_the_rank(tmp_path):
     config = write_config(tmp_path, TINY_PHASE)
-    done = keldysh_run(config, "--output", "x.h5", cwd=tmp_path, env={"KELDYSH_FAIL_RANK": "0"})
+    done = keldysh_run(config, "--output", "x.h5", cwd=tmp_path, env={"KELDYSH_FAIL_RANK": "0", "PYTHONPATH": FAULTS})
     assert done.returncode == 1, done.stderr
     assert "rank 0 of 1 failed: RuntimeError: injected failure on rank 0" in done.stderr
     assert not (tmp_path / "x.h5").exists()

@@ -17,7 +17,8 @@ from solvers.app.config import (
     ConfigError,
     DriveParams,
     ModelParams,
-    NumericsParams,
+    MonkhorstPackMesh,
+    PhaseDiagramNumerics,
     ScanParams,
     apply_overrides,
     check_resolution,
@@ -207,7 +208,11 @@ def test_dataclasses_validate_on_construction_and_are_frozen():
     with pytest.raises(ConfigError, match="^drive.pattern:"):
         DriveParams(pattern="circular")
     with pytest.raises(ConfigError, match="^numerics.nk:"):
-        NumericsParams(nk=3)
+        MonkhorstPackMesh(nk=3)
+    with pytest.raises(ConfigError, match="^numerics.nk: required"):
+        MonkhorstPackMesh()
+    with pytest.raises(ConfigError, match="^numerics.v_values\\[0\\]: must be >= 0"):
+        PhaseDiagramNumerics(v_values=(-1.0,))
     with pytest.raises(ConfigError, match="^baths.Gamma12: required"):
         BathParams(kind="quasi_thermal")
     params = ModelParams(delta=1)
@@ -223,21 +228,49 @@ def test_defaults_are_filled_in():
     assert cfg.drive.Omega is None  # set by the scan
     assert cfg.baths.mu == pytest.approx(-5e-4)  # -(Gamma1 + Gamma2)/2
     assert cfg.baths.temperature == 0.0
-    assert cfg.numerics.mesh == "exact-dos"
-    assert Config.from_dict(with_(PHASE, numerics=DELETE)).numerics.mesh == "exact-dos-shell"
-    assert Config.from_dict(GAP).numerics.mesh == "exact-dos"
+    assert cfg.numerics.mesh.KIND == "exact-dos"
+    assert Config.from_dict(with_(PHASE, numerics=DELETE)).numerics.mesh.KIND == "exact-dos-shell"
+    assert Config.from_dict(GAP).numerics.mesh.KIND == "exact-dos"
     assert cfg.output.path == "out/phase-diagram.h5"
     quasi = Config.from_dict(QUASI)
     assert quasi.baths.mu == pytest.approx(-5e-4) and quasi.baths.reading == "lab"
     assert quasi.drive is None
     assert quasi.scan.values == pytest.approx((0.13, 0.25333333333333335, 0.37666666666666665, 0.5))
     susc = Config.from_dict(SUSC)
-    assert susc.numerics.mesh == "monkhorst-pack"  # default for the dichroic pattern
+    assert susc.numerics.mesh.KIND == "monkhorst-pack"  # default for the dichroic pattern
     refined = Config.from_dict(with_(SUSC, numerics={"mesh": "refined-polar"}))
-    assert refined.numerics.refine_level == 4
+    assert refined.numerics.mesh.refine_level == 4
     assert refined.resolved()["numerics"]["refine_level"] == 4 and "nk" not in refined.resolved()["numerics"]
     gap = Config.from_dict(with_(GAP, interaction=DELETE))
     assert gap.interaction.V == 0.0 and gap.interaction.Vprime == 0.0
+
+
+def test_registries_are_derived_from_the_numerics_dataclasses():
+    from solvers.app.config import MESH_ONLY, MESH_TASKS, TASKS, USED_BY
+
+    # the same as the tables that used to be kept by hand
+    assert MESH_ONLY == {"n_resonance": "exact-dos", "n_band": "exact-dos", "shell_resolution": "exact-dos-shell",
+                         "shell_order": "exact-dos-shell", "nk": "monkhorst-pack", "refine_level": "refined-polar"}
+    assert MESH_TASKS == ("susceptibility", "phase-diagram", "gap")
+    assert USED_BY["nk"] == MESH_TASKS and USED_BY["criteria"] == ("phase-diagram",)
+    assert USED_BY["routes"] == ("susceptibility", "phase-diagram") and USED_BY["grid_points"] == ("eta-map",)
+    # every key a resolved config writes is one its task reads
+    for raw in (PHASE, QUASI, GAP, ETA, SPECTRAL, SUSC):
+        cfg = Config.from_dict(raw)
+        assert cfg.task in TASKS
+        assert all(cfg.task in USED_BY[key] for key in cfg.resolved()["numerics"])
+
+
+def test_numerics_is_the_task_dataclass_with_the_mesh_as_a_tagged_choice():
+    base = dict(task="phase-diagram", model=ModelParams(delta=5.0), baths=BathParams(Gamma1=5e-4, Gamma2=5e-4),
+                scan=ScanParams(parameter="Omega", values=(1e-3,)))
+    cfg = Config(**base, numerics=PhaseDiagramNumerics(mesh=MonkhorstPackMesh(nk=10)))
+    assert cfg.resolved()["numerics"]["mesh"] == "monkhorst-pack" and cfg.resolved()["numerics"]["nk"] == 10
+    assert "n_resonance" not in cfg.resolved()["numerics"]
+    assert Config.from_dict(cfg.resolved()).numerics == cfg.numerics
+    assert Config(**base).numerics.mesh.KIND == "exact-dos-shell"  # the default mesh, filled in
+    with pytest.raises(ConfigError, match="^numerics: task 'gap' reads a GapNumerics"):
+        Config(**{**base, "task": "gap", "scan": None}, numerics=PhaseDiagramNumerics())
 
 
 def test_log_scan_is_geometric():
@@ -329,7 +362,7 @@ def test_overrides_apply_and_replace_a_scan(tmp_path):
                              "numerics.n_band=30"], output=str(tmp_path / "x.h5"))
     assert cfg.model.delta == 4.0
     assert cfg.scan.values == (1.0, 2.0)
-    assert cfg.numerics.n_band == 30
+    assert cfg.numerics.mesh.n_band == 30
     assert cfg.output.path == str(tmp_path / "x.h5")
     assert load_config(path).output.path == "out/c.h5"  # default: out/<stem>.h5
     with pytest.raises(ConfigError, match=r"^model\.delta: is not a table; cannot set model\.delta\.x$"):
@@ -389,7 +422,7 @@ def test_mesh_override_drops_the_other_meshes_keys(tmp_path):
         '[numerics]\nmesh = "exact-dos"\nn_resonance = 40\nn_band = 20\n'
     )
     cfg = load_config(path, ["numerics.mesh=monkhorst-pack", "numerics.nk=12"])
-    assert cfg.numerics.mesh == "monkhorst-pack" and cfg.numerics.nk == 12
+    assert cfg.numerics.mesh.KIND == "monkhorst-pack" and cfg.numerics.mesh.nk == 12
     assert "n_resonance" not in cfg.resolved()["numerics"]
     with pytest.raises(ConfigError, match=r"^numerics\.nk: required"):
         load_config(path, ["numerics.mesh=monkhorst-pack"])

@@ -22,6 +22,8 @@ from keldysh import io
 pytestmark = pytest.mark.mpi
 
 TIMEOUT = 240
+#: on PYTHONPATH, makes KELDYSH_FAIL_RANK=r fail rank r in its k loop (a test-only sitecustomize)
+FAULTS = str(Path(__file__).resolve().parent / "fault_injection")
 
 PHASE = """\
     task = "phase-diagram"
@@ -165,7 +167,7 @@ def test_exception_on_one_rank_ends_the_job(mpiexec, tmp_path, n):
     config = _write(tmp_path, PHASE.format(values="[0.5, 5.0, 50.0]"), "phase.toml")
     output = tmp_path / "fail.h5"
     t0 = time.monotonic()
-    done = _run(mpiexec, n, config, output, env=_env(KELDYSH_FAIL_RANK="1"), timeout=60)
+    done = _run(mpiexec, n, config, output, env=_env(KELDYSH_FAIL_RANK="1", PYTHONPATH=FAULTS), timeout=60)
     elapsed = time.monotonic() - t0
     assert done.returncode != 0
     assert elapsed < 30, f"took {elapsed:.1f} s"

@@ -203,7 +203,7 @@ def _preflight(cfg: Config, args) -> dict:
             return {"done": f"{resume_path} is already finished; nothing to do"}
         if cfg.task in CHECKPOINTING_TASKS:
             try:
-                plan["resume"] = scan_resume_state(loaded, cfg)
+                plan["resume"] = scan_resume_state(loaded, len(cfg.scan))
             except ValueError as exc:
                 return {"error": f"--resume {resume_path}: cannot resume from it: {exc}"}
         else:

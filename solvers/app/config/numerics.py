@@ -1,0 +1,270 @@
+"""The [numerics] table: one dataclass per task, the k-sum mesh as a tagged choice.
+
+In the TOML file [numerics] is flat (``mesh = "monkhorst-pack"``, ``nk = 64``, ``routes =
+[...]``); :func:`numerics_from_table` turns it into the numerics dataclass of the task, whose
+``mesh`` field (tasks that sum over k) holds one of :data:`MESHES`, selected by the tag
+``mesh`` and carrying only the keys of that mesh.  :func:`numerics_table` is the inverse (the
+``numerics`` section of ``Config.resolved()``).
+
+Everything that says which key belongs where is derived from these dataclasses:
+:data:`USED_BY` (the tasks that read a key), :data:`MESH_ONLY` (the mesh a key belongs to),
+:data:`MESH_TASKS`, :data:`TASKS`.  :data:`TASK_SPECS` is the one hand-written table: per task
+its numerics dataclass and the other tables it reads.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from keldysh.kmesh import EnergyMesh, KMesh, Resonance
+from keldysh.refined_kmesh import RefinedKMesh
+from solvers.gap import GAP_ROUTES
+from solvers.scan import shell_mesh
+from solvers.susceptibility import ROUTES
+
+from .validation import (ConfigError, Validated, check_keys, checked, choice_list, integer, number,
+                         number_list, string)
+
+__all__ = ["CRITERIA", "ExactDosMesh", "ShellMesh", "MonkhorstPackMesh", "RefinedPolarMesh", "MESHES",
+           "EtaMapNumerics", "SusceptibilityNumerics", "PhaseDiagramNumerics", "GapNumerics",
+           "SpectralNumerics", "TASK_SPECS", "TASKS", "MESH_TASKS", "MESH_ONLY", "USED_BY",
+           "default_mesh", "numerics_from_table", "numerics_table"]
+
+CRITERIA = ("paper", "full")
+
+
+# --------------------------------------------------------------------------------------------
+# the k-sum meshes (the tag ``numerics.mesh`` selects one; its fields are the keys it reads)
+
+
+class _Mesh(Validated):
+    TABLE = "numerics"
+    #: the value of ``numerics.mesh``
+    KIND: ClassVar[str]
+    #: whether the mesh is built around the config's resonance (:meth:`Config.resonance`)
+    USES_RESONANCE: ClassVar[bool] = False
+
+    def parameters(self) -> dict[str, Any]:
+        """The keys of this mesh and their values."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class ExactDosMesh(_Mesh):
+    """"exact-dos": the k-sum as an energy integral with the exact DOS (valley pattern only),
+    ``n_resonance`` Gauss points on the tangent-mapped resonance panel and ``n_band``
+    tanh-sinh points per band panel (:meth:`keldysh.kmesh.EnergyMesh.resonant`)."""
+
+    KIND = "exact-dos"
+    USES_RESONANCE = True
+    n_resonance: int = checked(200, integer, ge=4)
+    n_band: int = checked(60, integer, ge=4)
+
+    def build(self, system, resonance, numerics):
+        return EnergyMesh.resonant(system.model, resonance, self.n_resonance, self.n_band)
+
+
+@dataclass(frozen=True)
+class ShellMesh(_Mesh):
+    """"exact-dos-shell": the same with the resonance shell resolved uniformly, panels of
+    ``shell_resolution`` Γ (Γ = Γ1 + Γ2, or Γ12) with ``shell_order`` Gauss points, over the
+    window that the ν grid probes (``nu_span``; :func:`solvers.scan.shell_mesh`): what the full
+    criterion needs at real ν away from the pair energy (susceptibility, phase-diagram)."""
+
+    KIND = "exact-dos-shell"
+    shell_resolution: float = checked(0.5, number, gt=0)
+    shell_order: int = checked(4, integer, ge=1)
+
+    def build(self, system, resonance, numerics):
+        return shell_mesh(system, numerics.nu_span, self.shell_resolution, self.shell_order)
+
+
+@dataclass(frozen=True)
+class MonkhorstPackMesh(_Mesh):
+    """"monkhorst-pack": uniform ``nk`` x ``nk`` mesh of the zone (nk even), restricted to K+
+    (:meth:`keldysh.kmesh.KMesh.driven_half`)."""
+
+    KIND = "monkhorst-pack"
+    nk: int | None = checked(None, integer, ge=2, even=True)
+
+    def __post_init__(self):
+        if self.nk is None:
+            raise ConfigError("numerics.nk", "required for numerics.mesh = 'monkhorst-pack' "
+                              "(an even integer >= 2)")
+        super().__post_init__()
+
+    def build(self, system, resonance, numerics):
+        return KMesh.driven_half(system.model, self.nk)
+
+
+@dataclass(frozen=True)
+class RefinedPolarMesh(_Mesh):
+    """"refined-polar": a polar quadrature of K+ refined at the resonance shell
+    (:class:`keldysh.refined_kmesh.RefinedKMesh`), level ``refine_level`` s = (n_angle,
+    n_radial, n_angle_outer, n_outer) / (1, 2, 4, 2); s = 4 is 768 points."""
+
+    KIND = "refined-polar"
+    USES_RESONANCE = True
+    refine_level: int = checked(4, integer, ge=1)
+
+    def build(self, system, resonance, numerics):
+        s = self.refine_level
+        return RefinedKMesh.resonant(system.model, resonance, s, 2 * s, 4 * s, 2 * s)
+
+
+#: ``numerics.mesh`` -> its dataclass
+MESHES = {cls.KIND: cls for cls in (ExactDosMesh, ShellMesh, MonkhorstPackMesh, RefinedPolarMesh)}
+
+
+# --------------------------------------------------------------------------------------------
+# the numerics of each task
+
+
+@dataclass(frozen=True)
+class EtaMapNumerics(Validated):
+    """eta-map: ``grid_points`` per axis of the uniform k grid."""
+
+    TABLE = "numerics"
+    grid_points: int = checked(200, integer, ge=2)
+
+
+@dataclass(frozen=True)
+class SusceptibilityNumerics(Validated):
+    """susceptibility: the k-sum ``mesh``, ``n_per_panel`` (frequency points per panel of the
+    Keldysh quadrature), ``routes`` (paper, born_markov, keldysh, poles; "keldysh" is the
+    quadrature of :func:`keldysh.greens.pair_response_quadrature`), ``nu_per_panel`` and
+    ``nu_span``: the real-frequency grid of chi(ν) (:func:`solvers.scan.default_nu_grid`:
+    adapted panels at the pair energy -2μ and the Rabi sidebands, ``nu_per_panel`` points
+    each, clipped to -2μ ± nu_span (Γ1 + Γ2 + 2Ω + 2T))."""
+
+    TABLE = "numerics"
+    mesh: _Mesh | None = None
+    n_per_panel: int = checked(32, integer, ge=4)
+    routes: tuple[str, ...] = checked(("paper", "born_markov"), choice_list, choices=ROUTES)
+    nu_per_panel: int = checked(8, integer, ge=2)
+    nu_span: float = checked(8.0, number, gt=0)
+
+
+@dataclass(frozen=True)
+class PhaseDiagramNumerics(Validated):
+    """phase-diagram: as :class:`SusceptibilityNumerics` (the ν grid is that of the full
+    criterion), plus the ``criteria`` (paper, full) and ``v_values``, the |V'| at which V_c
+    is computed."""
+
+    TABLE = "numerics"
+    mesh: _Mesh | None = None
+    n_per_panel: int = checked(32, integer, ge=4)
+    routes: tuple[str, ...] = checked(("paper", "born_markov"), choice_list, choices=ROUTES)
+    criteria: tuple[str, ...] = checked(CRITERIA, choice_list, choices=CRITERIA)
+    v_values: tuple[float, ...] = checked((0.0, 0.5, 1.0), number_list, ge=0)
+    nu_per_panel: int = checked(8, integer, ge=2)
+    nu_span: float = checked(8.0, number, gt=0)
+
+
+@dataclass(frozen=True)
+class GapNumerics(Validated):
+    """gap: the k-sum ``mesh``, the ``route`` (born_markov: Lyapunov; keldysh: the exact
+    pole sum), ``tol`` (relative residual) and ``max_nfev``."""
+
+    TABLE = "numerics"
+    mesh: _Mesh | None = None
+    route: str = checked("born_markov", string, choices=GAP_ROUTES)
+    tol: float = checked(1e-10, number, gt=0, lt=1)
+    max_nfev: int = checked(400, integer, ge=1)
+
+
+@dataclass(frozen=True)
+class SpectralNumerics(Validated):
+    """spectral: ``n_cut`` k points on the cut through K+, ``n_omega`` frequencies, the
+    half-widths ``omega_halfwidth`` (frequency window around 0 in the rotating frame) and
+    ``cut_halfwidth`` (k range around the resonance); None -> automatic (8 (Γ + Ω), and the
+    k range whose detuning spans that window), filled in by the Config."""
+
+    TABLE = "numerics"
+    n_cut: int = checked(101, integer, ge=2)
+    n_omega: int = checked(201, integer, ge=2)
+    omega_halfwidth: float | None = checked(None, number, gt=0)
+    cut_halfwidth: float | None = checked(None, number, gt=0)
+
+
+#: per task: its numerics dataclass and the tables it reads besides model, numerics, output
+TASK_SPECS = {
+    "eta-map": (EtaMapNumerics, ("scan",)),
+    "susceptibility": (SusceptibilityNumerics, ("drive", "baths")),
+    "phase-diagram": (PhaseDiagramNumerics, ("drive", "baths", "scan")),
+    "gap": (GapNumerics, ("drive", "baths", "interaction")),
+    "spectral": (SpectralNumerics, ("drive", "baths")),
+}
+TASKS = tuple(TASK_SPECS)
+
+
+def _names(cls) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+#: tasks whose numerics include the k-sum mesh
+MESH_TASKS = tuple(task for task, (cls, _) in TASK_SPECS.items() if "mesh" in _names(cls))
+#: key -> the mesh it belongs to
+MESH_ONLY = {name: kind for kind, cls in MESHES.items() for name in _names(cls)}
+
+
+def _task_keys(task: str) -> list[str]:
+    names = _names(TASK_SPECS[task][0])
+    return names + list(MESH_ONLY) if "mesh" in names else names
+
+
+#: key -> the tasks that read it (the mesh keys first)
+USED_BY = {key: tuple(t for t in TASKS if key in _task_keys(t))
+           for key in dict.fromkeys(["mesh", *MESH_ONLY, *(k for t in TASKS for k in _task_keys(t))])}
+
+#: keys that existed under another name: the error says what to use instead
+_RENAMED = {
+    "numerics.nu_points": "numerics.nu_per_panel (points per panel of the adapted ν grid, "
+                          "solvers.scan.default_nu_grid)",
+}
+
+
+def default_mesh(task: str, pattern: str) -> str:
+    """The k-sum mesh when numerics.mesh is not given: the Monkhorst-Pack mesh for the
+    dichroic drive (its k-sum is genuinely 2D); for the valley drive the exact-DOS energy
+    quadrature, with the resonance shell resolved uniformly for the tasks that evaluate
+    chi(ν) at real ν (a coarser shell turns chi(ν) into a comb of per-sample Lorentzians
+    with spurious real-axis crossings of the full criterion)."""
+    if pattern != "valley":
+        return "monkhorst-pack"
+    return "exact-dos-shell" if task in ("susceptibility", "phase-diagram") else "exact-dos"
+
+
+def numerics_from_table(task: str, table: dict[str, Any], pattern: str = "valley"):
+    """The numerics dataclass of ``task`` from the flat [numerics] table.
+
+    Errors, in this order: an unknown key, a key the task does not read, a key of another
+    mesh than the selected (or default, :func:`default_mesh`) one, a bad value."""
+    check_keys("numerics", table, USED_BY, renamed=_RENAMED)
+    for key in table:
+        if task not in USED_BY[key]:
+            raise ConfigError(f"numerics.{key}", f"not used by task {task!r} (only by {', '.join(USED_BY[key])})")
+    values = dict(table)
+    if task in MESH_TASKS:
+        kind = string("numerics.mesh", values.pop("mesh", default_mesh(task, pattern)), tuple(MESHES))
+        for key in values:
+            if key in MESH_ONLY and MESH_ONLY[key] != kind:
+                raise ConfigError(f"numerics.{key}", f"only used with numerics.mesh = {MESH_ONLY[key]!r} "
+                                  f"(got mesh {kind!r})")
+        values["mesh"] = MESHES[kind](**{k: values.pop(k) for k in list(values) if k in MESH_ONLY})
+    return TASK_SPECS[task][0](**values)
+
+
+def numerics_table(numerics) -> dict[str, Any]:
+    """The flat [numerics] table of a numerics dataclass (the inverse of
+    :func:`numerics_from_table`): every key the task reads, the mesh's after ``mesh``."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(numerics):
+        value = getattr(numerics, f.name)
+        if isinstance(value, _Mesh):
+            out[f.name] = value.KIND
+            out.update(value.parameters())
+        elif value is not None:
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
