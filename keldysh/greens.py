@@ -224,16 +224,22 @@ def _row_temperature(T):
     return np.where(np.isfinite(hot), hot, 0.0)
 
 
-def adapted_grids(h, gamma, m, T, n_per_panel: int = 20):
-    """Per-k adapted grids (see :meth:`FrequencyGrid.adapted`), padded to (n_k, n_ω)."""
-    from .frequency import adapted_batch
-
+def _grid_features(h, gamma, m, T):
+    """The quasi-energies z_j of h - iΓ (the poles of G^R, spec §7) per block, and the
+    Nambu chemical potentials and Fermi widths of the occupations, for the adapted grids."""
     h, gamma = _prep(h, gamma)
     nk = h.shape[0]
     m = np.broadcast_to(np.asarray(m, dtype=float), (nk, 4))
     T = np.broadcast_to(np.asarray(T, dtype=float), (nk, 4))
-    z = np.linalg.eigvals(h - 1j * gamma[:, :, None] * np.eye(4))
-    return adapted_batch(z, m, _row_temperature(T), n_per_panel)
+    return np.linalg.eigvals(h - 1j * gamma[:, :, None] * np.eye(4)), m, _row_temperature(T)
+
+
+def adapted_grids(h, gamma, m, T, n_per_panel: int = 20):
+    """Per-k adapted grids (see :meth:`FrequencyGrid.adapted`), padded to (n_k, n_ω)."""
+    from .frequency import adapted_batch
+
+    z, m, width = _grid_features(h, gamma, m, T)
+    return adapted_batch(z, m, width, n_per_panel)
 
 
 # ----------------------------------------------------------------------------
@@ -265,11 +271,7 @@ def response_grids(h, gamma, m, T, z, n_per_panel: int = 20):
     z_j, at z_j - z (poles of G^R(ω + z)) and z_j + conj(z) (of G^A(ω - z)), Fermi steps."""
     from .frequency import adapted_batch
 
-    h, gamma = _prep(h, gamma)
-    nk = h.shape[0]
-    m = np.broadcast_to(np.asarray(m, dtype=float), (nk, 4))
-    T = np.broadcast_to(np.asarray(T, dtype=float), (nk, 4))
-    q = np.linalg.eigvals(h - 1j * gamma[:, :, None] * np.eye(4))
+    q, m, width = _grid_features(h, gamma, m, T)
     z = complex(z)
     feats = np.concatenate([q, q - z, q + np.conj(z)], axis=1)
-    return adapted_batch(feats, m, _row_temperature(T), n_per_panel)
+    return adapted_batch(feats, m, width, n_per_panel)

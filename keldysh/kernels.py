@@ -41,6 +41,13 @@ def _occupation(frozen, m, T, x):
 
 
 @nb.njit(**_NB)
+def _scratch():
+    """Work arrays of one block: (a, work, g) for :func:`_resolvent`."""
+    return (np.empty((4, 4), np.complex128), np.empty((4, 8), np.complex128),
+            np.empty((4, 4), np.complex128))
+
+
+@nb.njit(**_NB)
 def _invert4(a, out, work):
     """out = a^{-1} for a complex 4x4 matrix (Gauss-Jordan, partial pivoting).
 
@@ -161,9 +168,7 @@ def _resolvent(hk, gk, x, a, g, work):
 @nb.njit(**_NB)
 def _retarded_batch(h, gamma, w, out):
     nk, nw = w.shape
-    a = np.empty((4, 4), np.complex128)
-    work = np.empty((4, 8), np.complex128)
-    g = np.empty((4, 4), np.complex128)
+    a, work, g = _scratch()
     for ik in range(nk):
         for iw in range(nw):
             _resolvent(h[ik], gamma[ik], w[ik, iw], a, g, work)
@@ -177,9 +182,7 @@ def _sandwich_batch(h, gamma, m, T, frozen, w, kind, out):
     """out[k, ω] = i G^R S G^A: G^< for kind 0 (S = 2Γn) and G^K for kind 1
     (S = -2Γ(1 - 2n))."""
     nk, nw = w.shape
-    a = np.empty((4, 4), np.complex128)
-    work = np.empty((4, 8), np.complex128)
-    g = np.empty((4, 4), np.complex128)
+    a, work, g = _scratch()
     s = np.empty(4, np.float64)
     for ik in range(nk):
         for iw in range(nw):
@@ -198,9 +201,7 @@ def _sandwich_batch(h, gamma, m, T, frozen, w, kind, out):
 @nb.njit(**_NB)
 def _rho_batch(h, gamma, m, T, frozen, w, wt, out):
     nk, nw = w.shape
-    a = np.empty((4, 4), np.complex128)
-    work = np.empty((4, 8), np.complex128)
-    g = np.empty((4, 4), np.complex128)
+    a, work, g = _scratch()
     s = np.empty(4, np.float64)
     inv2pi = 1.0 / (2.0 * np.pi)
     for ik in range(nk):
@@ -237,9 +238,7 @@ def _pair_response_batch(h, gamma, m, T, frozen, z, w, wt, out):
         X = ∫ dω/2π [G^R(ω + z) δh P(ω) + P(ω) δh G^A(ω - z)],  P = G^R 2Γn G^A.
     """
     nk, nw = w.shape
-    a = np.empty((4, 4), np.complex128)
-    work = np.empty((4, 8), np.complex128)
-    g = np.empty((4, 4), np.complex128)
+    a, work, g = _scratch()
     gz = np.empty((4, 4), np.complex128)
     ga = np.empty((4, 4), np.complex128)
     p = np.empty((4, 4), np.complex128)

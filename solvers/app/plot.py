@@ -67,6 +67,14 @@ def _figure(ncols: int = 1, nrows: int = 1, size=(6.4, 4.8)):
     return fig, axes
 
 
+def _save(fig, title: str, out: Path, stem: str, name: str) -> Path:
+    """Give ``fig`` its title and write it as ``<out>/<stem>_<name>.png``."""
+    fig.suptitle(title)
+    path = out / f"{stem}_{name}.png"
+    fig.savefig(path, dpi=110)
+    return path
+
+
 def _title(config: dict) -> str:
     """One or two lines of parameters from the resolved config."""
     parts = []
@@ -135,10 +143,7 @@ def plot_eta_map(data: io.Results, out: Path, stem: str) -> list[Path]:
         ax.set_xlabel("$k_x a$")
         ax.set_ylabel("$k_y a$")
     fig.colorbar(image, ax=axes[0, :].tolist(), label="η(k)  (circular dichroism, Eq. 2)", shrink=0.8)
-    fig.suptitle(_title(data.config) + "\nK+ is the valley centre with η = +1")
-    path = out / f"{stem}_eta-map.png"
-    fig.savefig(path, dpi=110)
-    return [path]
+    return [_save(fig, _title(data.config) + "\nK+ is the valley centre with η = +1", out, stem, "eta-map")]
 
 
 def plot_phase_diagram(data: io.Results, out: Path, stem: str) -> list[Path]:
@@ -188,9 +193,7 @@ def plot_phase_diagram(data: io.Results, out: Path, stem: str) -> list[Path]:
         twin.set_ylabel("K+ polarisation P (%)  (grey)", color="0.4")
     done = data.history.get("completed") if data.history else None
     note = "" if done is None or np.all(done) else f"  [unfinished: {int(np.sum(done))}/{x.size} points]"
-    fig.suptitle(_title(data.config) + note)
-    path = out / f"{stem}_phase-diagram.png"
-    fig.savefig(path, dpi=110)
+    path = _save(fig, _title(data.config) + note, out, stem, "phase-diagram")
     paths = [path]
     if parameter in ("Omega_over_Gamma", "Omega") and "F_plus_eq14" in res:
         paths.append(_plot_kernels(data, out, stem, x, parameter))
@@ -230,10 +233,7 @@ def _plot_kernels(data: io.Results, out: Path, stem: str, x, parameter) -> Path:
     rx.set_ylabel("exact / Eq. (13)")
     rx.legend(fontsize=7)
     rx.set_title("Rabi dressing of the pair propagator", fontsize=9)
-    fig.suptitle(_title(data.config))
-    path = out / f"{stem}_kernels.png"
-    fig.savefig(path, dpi=110)
-    return path
+    return _save(fig, _title(data.config), out, stem, "kernels")
 
 
 def plot_susceptibility(data: io.Results, out: Path, stem: str) -> list[Path]:
@@ -258,10 +258,7 @@ def plot_susceptibility(data: io.Results, out: Path, stem: str) -> list[Path]:
             ax.axvline(res.get("pair_energy", np.nan), color="0.7", lw=0.5)
             ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 2))
     axes[0, 0].legend(fontsize=8)
-    fig.suptitle(_title(data.config) + "\n(grey line: pair energy −2μ)")
-    path = out / f"{stem}_susceptibility.png"
-    fig.savefig(path, dpi=110)
-    return [path]
+    return [_save(fig, _title(data.config) + "\n(grey line: pair energy −2μ)", out, stem, "susceptibility")]
 
 
 def plot_spectral(data: io.Results, out: Path, stem: str) -> list[Path]:
@@ -296,11 +293,7 @@ def plot_spectral(data: io.Results, out: Path, stem: str) -> list[Path]:
     ax.set_ylabel("population")
     ax.legend(fontsize=7)
     ax.set_title("populations (resonance dashed)")
-    fig.suptitle(_title(data.config))
-    paths = []
-    path = out / f"{stem}_spectral.png"
-    fig.savefig(path, dpi=110)
-    paths.append(path)
+    paths = [_save(fig, _title(data.config), out, stem, "spectral")]
     if "valley_map" in res:
         vm = res["valley_map"]
         fig, axes = _figure(2, 1, size=(4.6, 4.0))
@@ -312,10 +305,7 @@ def plot_spectral(data: io.Results, out: Path, stem: str) -> list[Path]:
             ax.set_xlabel("$k_x a$")
             ax.set_ylabel("$k_y a$")
             ax.set_title(f"{label} around K+ (Born-Markov steady state)")
-        fig.suptitle(_title(data.config))
-        path = out / f"{stem}_populations.png"
-        fig.savefig(path, dpi=110)
-        paths.append(path)
+        paths.append(_save(fig, _title(data.config), out, stem, "populations"))
     return paths
 
 
@@ -343,10 +333,7 @@ def plot_gap(data: io.Results, out: Path, stem: str) -> list[Path]:
     ax.set_xlabel("starting amplitude |Δ+| + |Δ−|  (t)")
     ax.set_ylabel("per attempt")
     ax.set_title(f"attempts ({res.get('route', '')} route)", fontsize=9)
-    fig.suptitle(_title(data.config))
-    path = out / f"{stem}_gap.png"
-    fig.savefig(path, dpi=110)
-    return [path]
+    return [_save(fig, _title(data.config), out, stem, "gap")]
 
 
 PLOTTERS = {
