@@ -38,18 +38,24 @@ per half plane, the one below is consistent with :func:`keldysh.greens.pair_inte
 * frozen:  Φ(p) = -iπ n (Im p < 0),   +iπ n (Im p > 0).
 
 In the first term a, b lie below the real axis and c above; in the second b below,
-c and d = λ̄_p + z above.  Φ[a,b,c] = (Φ[a,b] - Φ[b,c])/(a - c): the opposite-half-plane
-differences are never confluent (|a - c| ≥ Γ_i + Γ_j), the same-half-plane first
-difference is (nearly) confluent at the pair resonance z = λ_p - λ_q (e.g. ν = -2μ with
-equal rates) and is evaluated stably: at T = 0 as log1p(-u)/(a - b), u = (a - b)/(m - b),
-with a series for small |u|; at T > 0 as ψ[x_a, x_b] · dx/dp from the recurrence
-ψ(x) = ψ(x + 1) - 1/x (whose terms have the exact divided differences
-1/((x_a + k)(x_b + k))) up to |x| ≥ 12 and the asymptotic series, each term's divided
-difference in closed form.
+c and d = λ̄_p + z above (and Φ(λ̄) = conj Φ(λ) + κ, κ = -iπ at T > 0, else 0, halves the
+set-up).  Φ[a,b,c] = (Φ[a,b] - Φ[b,c])/(a - c): the opposite-half-plane differences are
+never confluent (|a - c| ≥ Γ_i + Γ_j); the same-half-plane first difference is (nearly)
+confluent at the pair resonance z = λ_p - λ_q (e.g. ν = -2μ with equal rates; because the
+pair dispersion is flat, every sample of the resonance shell is near it) and is evaluated
+stably: at T = 0 as the plain quotient for |u| > 1e-2, u = (a - b)/(m - b) (rounding
+≲ eps |Log|/|u| ≤ 1e-13), else as -g(-u)/(m - b) with g(v) = log1p(v)/v by its series; at
+T > 0 with x = 1/2 ± i(p - m)/(2πT) as the plain quotient for |x_a - x_b| > 1e-2 |x_b|, else
+as ψ[x_a, x_b] dx/dp from the recurrence ψ(x) = ψ(x + 1) - 1/x (whose terms have the exact
+divided differences 1/((x_a + k)(x_b + k))) up to |x| ≥ 12 and the asymptotic series, each
+term's divided difference in closed form (log via log1p; y^{-n} via r_a r_b h_{n-1}(r_a, r_b)).
 
-Accuracy: the eigenvector matrices are unitary for equal rates within a block; with
-unequal rates the error grows like cond(R)·eps near the exceptional point
-(zero detuning, |Ω| = |Γ_0 - Γ_1|/2), and a block with cond(R) > 1e8 is rejected.
+Accuracy: relative ~1e-13 against converged quadrature where the response is not small.
+Terms 1 and 2 are each O(1/Γ) and cancel where the pair is Pauli blocked (e.g. both modes
+full), so the absolute error is ~1e-16/Γ there.  The eigenvector matrices are unitary for
+equal rates within a block; with unequal rates the error grows like cond(R)·eps near the
+exceptional point (zero detuning, |Ω| = |Γ_0 - Γ_1|/2), and a block with cond(R) > 1e8 is
+rejected.
 
 Routes (tested against each other and against independent oracles in tests/test_response.py):
 

@@ -124,6 +124,37 @@ def test_pole_sum_equals_quadrature(hole_drive, T, z):
             assert np.max(np.abs(chi[:, a, b] - q[:, a, b])) <= 1e-11 * np.max(np.abs(q[:, a, b]))
 
 
+@pytest.mark.parametrize("T", [0.0, 1e-3])
+@pytest.mark.parametrize("z", [0.0, 1.3e-3, 2e-4 + 3e-4j])
+def test_resonance_shell_samples_equal_quadrature(T, z):
+    """Fig. 3a samples (Fermi occupations of the baths): the pair dispersion is flat, so every
+    same-half-plane difference of the K+ pair is near-confluent (|u| ~ 1e-3: the series and
+    ψ-divided-difference branches), and z = 1.3e-3 = -2μ is the pair resonance itself."""
+    modes = fig3a_modes(0.02, n=16, T=T)
+    h = modes.hamiltonian()
+    m = nambu_chemical_potentials(modes.bath_mu)
+    chi = pair_response_poles(h, modes.gamma, z, m, modes.temperature)
+    q = quadrature(h, modes.gamma, z, m, modes.temperature, n_per_panel=60)
+    assert rel(chi, q) <= 1e-11
+
+
+def test_near_confluent_branches_equal_numpy_twin():
+    """At |a - b| ~ 1e-3 |m - b| the numba code takes its series (T = 0) and ψ[x_a, x_b]
+    (T > 0) branches while the twin's plain quotient still has ~12 digits."""
+    h = nambu_hamiltonian(np.array([-0.04, 0.03, -0.03, 0.05]), 2e-3)[None]
+    h[0, 2, 3] = -1e-3j
+    h[0, 3, 2] = 1e-3j
+    gamma = np.full(4, 6e-4)
+    m = nambu_chemical_potentials(np.array([0.2, -0.2, 0.2, -0.2]))
+    lam = PoleResponse(h, gamma, m).quasi_energies[0]
+    for T in (0.0, 2e-3):
+        for p, q in ((0, 2), (1, 3)):
+            z = (lam[p] - lam[q]).real + 2e-4
+            a = pair_response_poles(h, gamma, z, m, T)
+            b = pair_response_poles_numpy(h, gamma, z, m, T)
+            assert rel(a, b) <= 1e-10
+
+
 def test_matrix_quadrature_diagonal_equals_pair_response_quadrature():
     """The generic 4-entry oracle against the engine's 2-column quadrature (undriven holes)."""
     h, gamma, m = random_normal_blocks(6, seed=2, hole_drive=False)
