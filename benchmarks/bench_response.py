@@ -9,8 +9,9 @@ pair resonance -2μ, two other real ones, two with Im z > 0).
   construction included) + ``pair_response_quadrature`` (the closed-form normal-state kernel);
 * value — ``keldysh.response.pair_response_poles`` per z (eigendecomposition and
   z-independent set-up included in every call, the full 2x2 matrix chi_ab);
-* notes — the same with the set-up done once (``PoleResponse.samples`` for every z, and
-  ``PoleResponse.weighted_sum`` over all z), and the accuracy: max over z of
+* notes — the same with the set-up done once per scan of the six z (``scan_usage``:
+  ``PoleResponse`` + ``samples`` for every z; also ``weighted_sum`` over all z, and the
+  set-up alone), and the accuracy: max over z of
   max|chi_poles - chi_quad| / max|chi_quad| (diagonal entries) against a converged quadrature
   (60 points per panel) and against the timed 20-point one (whose own discretisation error
   it then measures).
@@ -22,9 +23,9 @@ Targets: ratio >= 20, max relative difference <= 1e-10 (notes: ``accuracy_met``)
 """
 from __future__ import annotations
 
-import numpy as np
-
 import time
+
+import numpy as np
 
 from benchmarks.common import Record, best_time
 
@@ -92,6 +93,9 @@ def run(quick: bool = False) -> list[Record]:
         def pole_samples(pr):
             return [pr.samples(z) for z in Z_VALUES]
 
+        def pole_scan():  # the frequency-scan usage: set-up once, then every z
+            return pole_samples(PoleResponse(h, g, m, Tm))
+
         zs = np.array(Z_VALUES)
         quad = quadrature_route()
         fine = quadrature_route(60)
@@ -114,6 +118,8 @@ def run(quick: bool = False) -> list[Record]:
         t_wsum = best_time(lambda: pr.weighted_sum(zs, wts), repeat)
         c_quad = best_cpu_time(quadrature_route, repeat)
         c_pole = best_cpu_time(pole_route, repeat)
+        t_scan = best_time(pole_scan, repeat)
+        c_scan = best_cpu_time(pole_scan, repeat)
         per = 1e9 / (n * len(Z_VALUES))
         w20, wt20 = response_grids(h, g, m, Tm, Z_VALUES[0], 20)
         records.append(Record(
@@ -131,5 +137,7 @@ def run(quick: bool = False) -> list[Record]:
                    "weighted_sum_vs_sum_of_samples": sums_agree,
                    "quadrature_s": t_quad, "poles_s": t_pole,
                    "cpu_ns_per_sample_z": {"poles": c_pole * per, "quadrature": c_quad * per},
-                   "cpu_ratio": c_quad / c_pole}))
+                   "cpu_ratio": c_quad / c_pole,
+                   "scan_usage_ns_per_sample_z": {"wall": t_scan * per, "cpu": c_scan * per},
+                   "scan_usage_ratio": {"wall": t_quad / t_scan, "cpu": c_quad / c_scan}}))
     return records
