@@ -17,7 +17,8 @@ and the sums of the gap equation run over the K+ half only).
   around K+) refined at a :class:`Resonance`.
 
 Every mesh gives its samples through one method, ``mesh.samples(model, Omega, pattern)``
--> (e_k, Ω_k, weight) (used by :meth:`keldysh.nambu.DrivenSystem.modes`), describes them for
+-> (e_k, Ω, weight), Ω (M, 2) = (Ω_k, Ω_{-k}) (used by :meth:`keldysh.nambu.DrivenSystem.modes`;
+the K+ half resolves the K- ring too, e_{-k} = e_k), describes them for
 a results file with ``mesh.as_record()``, and splits into contiguous shards
 (:meth:`shard`) for MPI.
 """
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .frequency import gauss_legendre as _legendre
-from .lattice import RECIPROCAL, HoneycombModel
+from .lattice import RECIPROCAL, WHOLE_ZONE_PATTERNS, HoneycombModel
 
 __all__ = ["Resonance", "KMesh", "EnergyMesh", "shard_bounds"]
 
@@ -69,11 +70,14 @@ class Resonance:
 
 
 class _Sharded:
-    def shard(self, rank: int, size: int):
-        """The contiguous shard ``rank`` of ``size`` (a mesh of the same type)."""
+    def shard(self, rank: int, size: int, block: int = 1):
+        """The contiguous shard ``rank`` of ``size`` (a mesh of the same type); with ``block``
+        > 1 the shards are whole blocks of ``block`` samples (the last block may be short),
+        so that block boundaries do not depend on the number of shards."""
         if not 0 <= rank < size:
             raise ValueError(f"rank: must be in [0, {size}), got {rank}")
-        b = shard_bounds(len(self), size)
+        n = len(self)
+        b = np.minimum(block * shard_bounds(-(-n // block), size), n) if block > 1 else shard_bounds(n, size)
         return self._subset(slice(int(b[rank]), int(b[rank + 1])))
 
     def split(self, size: int) -> list:
@@ -84,16 +88,22 @@ class _MomentumMesh(_Sharded):
     """Samples at momenta ``points`` (M, 2) with ``weights`` (M,)."""
 
     def samples(self, model: HoneycombModel, Omega: float, pattern: str):
-        """(e_k, Ω_k, weight) of the samples for the drive pattern (spec §2).
+        """(e_k, Ω, weight) of the samples for the drive pattern (spec §2, §9); Ω (M, 2)
+        complex holds (Ω_k, Ω_{-k}) per sample (Ω_{-k} = 0 for "valley" and "dichroic").
 
-        A point on the boundary η = 0 of K+ stands for a cell that lies half in K+ (driven)
-        and half outside: it becomes a driven and an undriven sample of half weight each
-        (otherwise a uniform mesh, which puts O(n) points on these lines, converges only
-        as 1/n); the split halves follow the other samples."""
+        For the K+-only patterns a point on the boundary η = 0 of K+ stands for a cell that
+        lies half in K+ (driven) and half outside: it becomes a driven and an undriven sample
+        of half weight each (otherwise a uniform mesh, which puts O(n) points on these lines,
+        converges only as 1/n); the split halves follow the other samples.  The whole-zone
+        patterns drive every k and -k, so nothing is split."""
         k = self.points
         e = model.energy(k)
-        rabi = model.drive_amplitude(k, Omega, pattern)
         weight = np.asarray(self.weights, dtype=float)
+        if pattern in WHOLE_ZONE_PATTERNS:
+            rabi = np.stack([model.drive_amplitude(k, Omega, pattern),
+                             model.drive_amplitude(-k, Omega, pattern)], axis=-1).astype(complex)
+            return e, rabi, weight
+        rabi = model.drive_amplitude(k, Omega, pattern)
         tie = np.abs(model.eta(k)) <= 1e-12
         if np.any(tie):
             edge = model.drive_amplitude(k[tie], Omega, pattern, include_boundary=True)
@@ -102,7 +112,7 @@ class _MomentumMesh(_Sharded):
             e = np.concatenate([e, e[tie]])
             rabi = np.concatenate([rabi, edge])
             weight = np.concatenate([weight, weight[tie]])
-        return e, rabi, weight
+        return e, np.stack([rabi, np.zeros_like(rabi)], axis=-1).astype(complex), weight
 
     def as_record(self) -> dict:
         """The samples as arrays for a results file: ``points``, ``weights``."""
@@ -201,11 +211,14 @@ class EnergyMesh(_Sharded):
         return EnergyMesh(self.energies[sl], self.weights[sl], self.kind)
 
     def samples(self, model: HoneycombModel, Omega: float, pattern: str):
-        """(e, Ω, weight): every sample of K+ is driven with Ω ("valley" pattern only)."""
+        """(e, Ω, weight): every sample of K+ is driven with Ω ("valley" pattern only), so
+        Ω (M, 2) = (Ω, 0) per sample (Ω_k, Ω_{-k})."""
         if pattern != "valley":
-            raise ValueError("pattern: an energy mesh (exact DOS) only serves the 'valley' pattern; "
-                             "use a momentum mesh for 'dichroic'")
-        return self.energies, Omega, self.weights
+            raise ValueError(f"pattern: an energy mesh (exact DOS) only serves the 'valley' pattern, "
+                             f"got {pattern!r}; use a momentum mesh (KMesh, RefinedKMesh)")
+        rabi = np.zeros((len(self), 2), complex)
+        rabi[:, 0] = Omega
+        return self.energies, rabi, self.weights
 
     def as_record(self) -> dict:
         """``energies``, ``weights`` for a results file."""

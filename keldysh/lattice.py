@@ -29,6 +29,8 @@ __all__ = [
     "RECIPROCAL",
     "CELL_AREA",
     "HoneycombModel",
+    "DRIVE_PATTERNS",
+    "WHOLE_ZONE_PATTERNS",
     "valley_centres",
     "gapless_valley_dos",
     "brillouin_zone_corners",
@@ -47,6 +49,11 @@ RECIPROCAL = 2 * np.pi * np.linalg.inv(BRAVAIS).T
 CELL_AREA = 1.5 * SQRT3
 #: the two candidate valley centres ±(4π/(3√3), 0), where h(k) = 0
 _CENTRES = np.array([[4 * np.pi / (3 * SQRT3), 0.0], [-4 * np.pi / (3 * SQRT3), 0.0]])
+#: drive patterns of spec §2 ("valley", "dichroic": K+ only, real) and §9 ("circular",
+#: "circular-abs": σ+ light on the whole zone) (:meth:`HoneycombModel.drive_amplitude`)
+DRIVE_PATTERNS = ("valley", "dichroic", "circular", "circular-abs")
+#: the patterns that drive K- too (Ω_{-k} ≠ 0): the hole block of the Nambu matrix is driven
+WHOLE_ZONE_PATTERNS = ("circular", "circular-abs")
 
 
 def _as_k(k) -> np.ndarray:
@@ -154,23 +161,41 @@ class HoneycombModel:
 
     def drive_amplitude(self, k, Omega: float, pattern: str = "valley",
                         include_boundary: bool = False) -> np.ndarray:
-        """Rabi amplitude Omega_k of the drive patterns of spec §2.
+        """Rabi amplitude Ω_k of the drive patterns of spec §2 and §9.
 
-        ``"valley"``: Omega_k = Omega for η(k) > 0 (K+), 0 otherwise (the paper's
-        minimal model).  ``"dichroic"``: Omega_k = Omega |P_+(k)| / |P_+(K+)| for
-        η(k) > 0, 0 otherwise.  ``include_boundary``: also drive points with η = 0
-        (|η| ≤ 1e-12), the boundary of K+ (see :meth:`keldysh.nambu.DrivenSystem.modes`).
+        ``"valley"``: Ω_k = Ω for η(k) > 0 (K+), 0 otherwise (the paper's minimal model).
+        ``"dichroic"``: Ω_k = Ω |P_+(k)| / |P_+(K+)| for η(k) > 0, 0 otherwise.
+        ``include_boundary``: also drive points with η = 0 (|η| ≤ 1e-12), the boundary of K+
+        (see :meth:`keldysh.kmesh._MomentumMesh.samples`).  Both are real.
+
+        ``"circular"`` (σ+ light on the whole zone, spec §9): the complex
+
+            Ω_k = Ω P_+(k) / |P_+(K+)|        at every k (K- included),
+
+        P_+(k) = <u_2k| ∂H/∂kx + i ∂H/∂ky |u_1k> in the Bloch gauge of the closed-form
+        :meth:`bloch_vectors`, u_2k ∝ (e_k + δ/2, h*(k)), u_1k ∝ (-h(k), e_k + δ/2).  The phase
+        is gauge dependent (u_ak -> e^{iθ_a(k)} u_ak turns Ω_k into e^{i(θ_1 - θ_2)(k)} Ω_k);
+        it is the physical one in the gauge in which the band-basis interaction V, V' is
+        constant, which this pattern takes to be the closed-form one.  That gauge is
+        time-reversal symmetric, u_a(-k) = conj(u_a(k)) (h(-k) = h*(k)), so
+        P_+(-k) = -conj(P_-(k)).  ``"circular-abs"``: the phase-free |Ω_k| of the same
+        light (real).  ``include_boundary`` has no effect on these two patterns.
         """
         k = _as_k(k)
+        if pattern in ("circular", "circular-abs"):
+            pp, _ = self.velocity_elements(k)
+            pp_centre, _ = self.velocity_elements(self.valley_centres()["K+"])
+            amplitude = Omega * pp / np.abs(pp_centre)
+            return amplitude if pattern == "circular" else np.abs(amplitude)
+        if pattern not in DRIVE_PATTERNS:
+            raise ValueError(f"pattern: must be one of {DRIVE_PATTERNS}, got {pattern!r}")
         eta = self.eta(k)
         driven = eta > (-1e-12 if include_boundary else 0.0)
         if pattern == "valley":
             return np.where(driven, float(Omega), 0.0)
-        if pattern == "dichroic":
-            pp, _ = self.velocity_elements(k)
-            pp_centre, _ = self.velocity_elements(self.valley_centres()["K+"])
-            return np.where(driven, Omega * np.abs(pp) / np.abs(pp_centre), 0.0)
-        raise ValueError(f"pattern: must be 'valley' or 'dichroic', got {pattern!r}")
+        pp, _ = self.velocity_elements(k)
+        pp_centre, _ = self.velocity_elements(self.valley_centres()["K+"])
+        return np.where(driven, Omega * np.abs(pp) / np.abs(pp_centre), 0.0)
 
     # -- density of states ------------------------------------------------
     def dos(self, E) -> np.ndarray:

@@ -1,16 +1,20 @@
-"""Rotating-frame Nambu single-particle problem, one 4x4 block per k ∈ K+ (spec §2-§3).
+"""Rotating-frame Nambu single-particle problem, one 4x4 block per k ∈ K+ (spec §2-§3, §9).
 
 Basis Ψ_k = (c_k1, c_k2, c†_{-k1}, c†_{-k2}) for k ∈ K+ (so -k ∈ K-).  With
 rotating-frame particle energies xi = (xi'_k1, xi'_k2, xi'_{-k1}, xi'_{-k2})
-measured from μ, Rabi amplitude Ω_k and gaps Δ±, the single-particle matrix is::
+measured from μ, Rabi amplitudes Ω_k (between c_k1 and c_k2) and Ω_{-k} (between
+c_-k1 and c_-k2, nonzero only for the whole-zone patterns of spec §9) and gaps Δ±, the
+single-particle matrix is::
 
-    h_k = [[ xi0,    Ω,     0,     -Δ- ],
-           [ Ω,      xi1,   Δ+,     0  ],
-           [ 0,      Δ+*,  -xi2,    0  ],
-           [ -Δ-*,   0,     0,    -xi3 ]]
+    h_k = [[ xi0,     Ω_k*,    0,         -Δ-     ],
+           [ Ω_k,     xi1,     Δ+,         0      ],
+           [ 0,       Δ+*,    -xi2,       -Ω_{-k} ],
+           [ -Δ-*,    0,      -Ω_{-k}*,   -xi3    ]]
 
-(spec §3).  A condensate frequency ν (Δ(t) = Δ e^{-iνt}) is absorbed by shifting
-every particle energy and every bath chemical potential by -ν/2 (spec §2).
+(spec §3, §9: h[1,0] = Ω_k from Ω_k c†_k2 c_k1, and h[2,3] = -Ω_{-k} from
+Ω_{-k} c†_{-k2} c_{-k1} = -Ψ†_2 Ψ_3).  A condensate frequency ν (Δ(t) = Δ e^{-iνt}) is
+absorbed by shifting every particle energy and every bath chemical potential by -ν/2
+(spec §2).
 
 Occupation of Nambu mode i at rotating-frame frequency ω: particle modes
 n_F(ω - μ'_i), hole modes n_F(ω + μ'_i); both are n_F(ω - m_i) with the *Nambu
@@ -60,18 +64,24 @@ def pair_sums(weight, rho) -> np.ndarray:
     return np.stack([sign * (rho[..., i, j] @ weight) for (i, j), sign in PAIR_ELEMENTS], axis=-1)
 
 
-def nambu_hamiltonian(xi, rabi, delta_plus=0j, delta_minus=0j, nu=0.0) -> np.ndarray:
-    """4x4 matrix h_k of spec §3 for particle energies ``xi`` (..., 4) and ``rabi`` (...)."""
+def nambu_hamiltonian(xi, rabi, delta_plus=0j, delta_minus=0j, nu=0.0, rabi_minus=0j) -> np.ndarray:
+    """4x4 matrix h_k of spec §3, §9 (module docstring) for particle energies ``xi`` (..., 4),
+    the Rabi amplitudes ``rabi`` = Ω_k (...) and ``rabi_minus`` = Ω_{-k} (...), complex:
+    h[1,0] = Ω_k, h[0,1] = conj(Ω_k), h[2,3] = -Ω_{-k}, h[3,2] = -conj(Ω_{-k})."""
     xi = np.asarray(xi, dtype=float) - 0.5 * nu
-    rabi = np.asarray(rabi, dtype=float)
-    shape = np.broadcast_shapes(xi.shape[:-1], rabi.shape, np.shape(delta_plus), np.shape(delta_minus))
+    rabi = np.asarray(rabi, dtype=complex)
+    rabi_minus = np.asarray(rabi_minus, dtype=complex)
+    shape = np.broadcast_shapes(xi.shape[:-1], rabi.shape, rabi_minus.shape, np.shape(delta_plus),
+                                np.shape(delta_minus))
     h = np.zeros(shape + (4, 4), dtype=complex)
     h[..., 0, 0] = xi[..., 0]
     h[..., 1, 1] = xi[..., 1]
     h[..., 2, 2] = -xi[..., 2]
     h[..., 3, 3] = -xi[..., 3]
-    h[..., 0, 1] = rabi
     h[..., 1, 0] = rabi
+    h[..., 0, 1] = np.conj(rabi)
+    h[..., 2, 3] = -rabi_minus
+    h[..., 3, 2] = -np.conj(rabi_minus)
     h[..., 1, 2] = delta_plus
     h[..., 2, 1] = np.conj(delta_plus)
     h[..., 0, 3] = -np.asarray(delta_minus)
@@ -96,12 +106,15 @@ class ModeArrays:
     """Everything the kernels need for a set of k points (or energy samples) of K+.
 
     Arrays: ``xi`` (M, 4) rotating-frame particle energies measured from μ,
-    ``rabi`` (M,), ``gamma`` (M, 4) amplitude rates, ``bath_mu`` (M, 4)
-    rotating-frame bath chemical potentials measured from μ, ``temperature``
-    (M, 4), ``occupation`` (M, 4) frozen Born-Markov particle occupations
+    ``rabi`` (M,) complex Ω_k (the drive between c_k1 and c_k2), ``gamma`` (M, 4) amplitude
+    rates, ``bath_mu`` (M, 4) rotating-frame bath chemical potentials measured from μ,
+    ``temperature`` (M, 4), ``occupation`` (M, 4) frozen Born-Markov particle occupations
     n_F(E_ka - μ_{v,a}) at the bath temperature, ``weight`` (M,) such that
-    Σ_j weight_j f_j = (1/N) Σ_{k∈K+} f(k), and ``energy`` (M,) the band energy e_k.
-    The shapes are checked on construction.
+    Σ_j weight_j f_j = (1/N) Σ_{k∈K+} f(k), ``energy`` (M,) the band energy e_k, and
+    ``rabi_minus`` (M,) complex Ω_{-k} (the drive between c_-k1 and c_-k2; zero if not
+    given, as for the K+-only patterns "valley" and "dichroic").  The Nambu matrix of a
+    sample is :meth:`hamiltonian` (spec §3, §9).  The shapes are checked on construction;
+    ``rabi`` and ``rabi_minus`` are stored as complex arrays.
     """
 
     xi: np.ndarray
@@ -112,13 +125,21 @@ class ModeArrays:
     occupation: np.ndarray
     weight: np.ndarray
     energy: np.ndarray
+    rabi_minus: np.ndarray = None
 
     def __post_init__(self):
         n = np.shape(self.weight)
         if len(n) != 1:
             raise ValueError(f"ModeArrays.weight: must have shape (M,), got {n}")
+        if self.rabi_minus is None:
+            object.__setattr__(self, "rabi_minus", np.zeros(n, complex))
+        for name in ("rabi", "rabi_minus"):
+            value = np.asarray(getattr(self, name))
+            if value.dtype.kind not in "biufc":
+                raise ValueError(f"ModeArrays.{name}: must be numbers, got dtype {value.dtype}")
+            object.__setattr__(self, name, value.astype(complex, copy=False))
         for name in self.__dataclass_fields__:
-            want = n if name in ("rabi", "weight", "energy") else n + (4,)
+            want = n if name in ("rabi", "rabi_minus", "weight", "energy") else n + (4,)
             if np.shape(getattr(self, name)) != want:
                 raise ValueError(f"ModeArrays.{name}: must have shape {want} for M = {n[0]} samples, "
                                  f"got {np.shape(getattr(self, name))}")
@@ -131,17 +152,20 @@ class ModeArrays:
         return ModeArrays(**{f: getattr(self, f)[index] for f in self.__dataclass_fields__})
 
     def hamiltonian(self, delta_plus=0j, delta_minus=0j, nu=0.0) -> np.ndarray:
-        return nambu_hamiltonian(self.xi, self.rabi, delta_plus, delta_minus, nu)
+        """h_k (M, 4, 4) of every sample (:func:`nambu_hamiltonian`, both drive blocks)."""
+        return nambu_hamiltonian(self.xi, self.rabi, delta_plus, delta_minus, nu, self.rabi_minus)
 
 
 @dataclass(frozen=True)
 class DrivenSystem:
-    """Physical parameters of the driven two-band system (spec §1-§3).
+    """Physical parameters of the driven two-band system (spec §1-§3, §9).
 
     ``model`` (δ, t), drive frequency ``omega0`` and amplitude ``Omega`` with
-    ``pattern`` "valley" or "dichroic", reference chemical potential ``mu`` and
-    the bath parameters ``baths``.  Not validated here (see :class:`keldysh.baths.BathSet`);
-    :class:`ModeArrays` checks what the kernels receive.
+    ``pattern`` one of :data:`keldysh.lattice.DRIVE_PATTERNS` ("valley", "dichroic": K+
+    only; "circular", "circular-abs": σ+ light on the whole zone, see
+    :meth:`keldysh.lattice.HoneycombModel.drive_amplitude`), reference chemical potential
+    ``mu`` and the bath parameters ``baths``.  Not validated here (see
+    :class:`keldysh.baths.BathSet`); :class:`ModeArrays` checks what the kernels receive.
     """
 
     model: HoneycombModel
@@ -151,8 +175,9 @@ class DrivenSystem:
     mu: float = 0.0
     pattern: str = "valley"
 
-    def modes_from_energies(self, e, rabi, weight) -> ModeArrays:
-        """ModeArrays for band energies e_k (M,), Rabi amplitudes (M,) and weights (M,)."""
+    def modes_from_energies(self, e, rabi, weight, rabi_minus=0j) -> ModeArrays:
+        """ModeArrays for band energies e_k (M,), Rabi amplitudes Ω_k (M,) and weights (M,);
+        ``rabi_minus``: Ω_{-k} (M,) or a scalar (0: the K- mode of every sample undriven)."""
         e = np.asarray(e, dtype=float)
         w0 = self.omega0
         # rotating-frame energies (spec §2): xi'_1 = -e - μ + ω0/2, xi'_2 = e - μ - ω0/2
@@ -166,15 +191,18 @@ class DrivenSystem:
         occ = fermi(E_lab - lab_mu, T)
         return ModeArrays(
             xi=xi,
-            rabi=np.broadcast_to(np.asarray(rabi, dtype=float), (M,)).copy(),
+            rabi=np.broadcast_to(np.asarray(rabi, dtype=complex), (M,)).copy(),
             gamma=np.tile(g, (M, 1)),
             bath_mu=np.tile(m, (M, 1)),
             temperature=np.tile(T, (M, 1)),
             occupation=occ,
             weight=np.asarray(weight, dtype=float).copy(),
             energy=e.copy(),
+            rabi_minus=np.broadcast_to(np.asarray(rabi_minus, dtype=complex), (M,)).copy(),
         )
 
     def modes(self, mesh) -> ModeArrays:
-        """ModeArrays on any mesh of :mod:`keldysh.kmesh` (its samples: ``mesh.samples``)."""
-        return self.modes_from_energies(*mesh.samples(self.model, self.Omega, self.pattern))
+        """ModeArrays on any mesh of :mod:`keldysh.kmesh` (its samples: ``mesh.samples``, whose
+        Rabi amplitudes (M, 2) are (Ω_k, Ω_{-k}) per sample)."""
+        e, rabi, weight = mesh.samples(self.model, self.Omega, self.pattern)
+        return self.modes_from_energies(e, rabi[:, 0], weight, rabi[:, 1])

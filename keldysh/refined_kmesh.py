@@ -2,8 +2,11 @@
 
 A 2D quadrature of the K+ half, polar around K+, refined at the resonance surface
 2 e_k = 2 e_c (a :class:`keldysh.kmesh.Resonance`): the :class:`keldysh.kmesh.KMesh`
-interface with N → ∞ weights, for the "dichroic" pattern (which needs 2D) at a fraction of
-the uniform cost.
+interface with N → ∞ weights, for the "dichroic" and "circular" patterns (which need 2D) at a
+fraction of the uniform cost.  Every sample k stands for the pair (k, -k): since e_{-k} = e_k
+the shell refined around K+ is also the K- resonance ring of the -k partners, so the whole-zone
+patterns of spec §9 need no second mesh (the narrower K- Lorentzian, |Ω_{-k}| ≈ 0.17 Ω at
+δ = 5t, is resolved by giving the :class:`~keldysh.kmesh.Resonance` the smaller width).
 """
 from __future__ import annotations
 

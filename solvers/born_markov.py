@@ -17,6 +17,14 @@ The exact solution (:func:`steady_state`) is compared with the paper's closed fo
 * Eq. (17): F_+ in closed form for t ≳ δ ≫ Ω, Γ at μ = -Γ/2 (:func:`eq17_kernel`);
 * the width W of the resonance in Eq. (10) (:func:`resonance_width`).
 
+Linear response at Δ = 0 (spec §6, §9): the 2x2 pair susceptibility matrix chi_ab(z),
+a, b ∈ {+, -}, in closed form per sample (:func:`pair_response_matrix`), its k-weighted
+sum (:func:`pair_response_matrix_sum`, numba; the hot path of frequency scans) and the
+16x16 Sylvester twin (:func:`pair_response_matrix_sylvester`).  With the whole-zone drive
+of spec §9 ("circular") both diagonal blocks of h are driven and chi is a full matrix; for
+the K+-only patterns its off-diagonal entries vanish and its diagonal is
+:func:`pair_response` (chi_+, chi_-).
+
 Notation: Γ = Γ1 + Γ2 (sum of amplitude rates), γ_a = Γ_a/Γ,
 Ω~² = Ω²/(ε² + Γ²), ε_k = E_k2 - E_k1 - ω0 the detuning, E_k = -2μ the pair energy.
 """
@@ -36,6 +44,10 @@ __all__ = [
     "pair_response",
     "pair_response_sum",
     "pair_response_sylvester",
+    "pair_response_matrix",
+    "pair_response_matrix_sum",
+    "pair_response_matrix_sum_numpy",
+    "pair_response_matrix_sylvester",
     "normal_state",
     "normal_state_lyapunov",
     "eq10_n22",
@@ -72,26 +84,49 @@ def populations(rho) -> dict[str, np.ndarray]:
     }
 
 
+def _driven_block(eps, rabi, g_lo, g_hi, n_lo, n_hi):
+    """Populations (n^11, n^22) and coherence <c†_2 c_1> of one driven pair of modes
+    (lower 1, upper 2) at Δ = 0: Eqs. (10)-(11) in their general-occupation form with |Ω|, and
+    <c†_2 c_1> = -i conj(Ω) (n^22 - n^11)/(Γ - iε), Γ = Γ_1 + Γ_2, ε = xi'_2 - xi'_1
+    (the drive Ω c†_2 c_1 + h.c.)."""
+    amp = np.abs(rabi)
+    n22 = eq10_n22(eps, amp, g_lo, g_hi, n_lo, n_hi)
+    n11 = eq11_n11(eps, amp, g_lo, g_hi, n_lo, n_hi)
+    return n11, n22, -1j * np.conj(rabi) * (n22 - n11) / (g_lo + g_hi - 1j * eps)
+
+
 def normal_state(modes: ModeArrays) -> np.ndarray:
     """Born-Markov steady state at Δ = 0 (the linearisation point), (M, 4, 4), in closed form.
 
-    The driven pair (k1, k2) is the general-occupation form of Eqs. (10)-(11),
-    n^11 = n1 - (n1 - n2) γ2 Ω~²/(γ1γ2 + Ω~²), n^22 = n2 + (n1 - n2) γ1 Ω~²/(γ1γ2 + Ω~²),
-    with the coherence rho_01 = <c†_k2 c_k1> = -iΩ (n^22 - n^11)/(Γ - iε), ε = xi'_k2 - xi'_k1,
-    Γ = Γ_k1 + Γ_k2; the undriven hole modes keep their frozen occupations.  Equal to the
-    Lyapunov solution (:func:`normal_state_lyapunov`, tested)."""
-    xi, g, occ, om = modes.xi, modes.gamma, modes.occupation, modes.rabi
-    eps = xi[:, 1] - xi[:, 0]
-    n22 = eq10_n22(eps, om, g[:, 0], g[:, 1], occ[:, 0], occ[:, 1])
-    n11 = eq11_n11(eps, om, g[:, 0], g[:, 1], occ[:, 0], occ[:, 1])
-    c = -1j * om * (n22 - n11) / (g[:, 0] + g[:, 1] - 1j * eps)
+    At Δ = 0 the Lyapunov equation of spec §4 splits into the particle block {0, 1} and the
+    hole block {2, 3}.  The particle block is the driven pair (k1, k2): the general-occupation
+    form of Eqs. (10)-(11),
+
+        n^11 = n1 - (n1 - n2) γ2 Ω~²/(γ1γ2 + Ω~²),  n^22 = n2 + (n1 - n2) γ1 Ω~²/(γ1γ2 + Ω~²),
+
+    Ω~² = |Ω_k|²/(ε² + Γ²), with rho_00 = n^11_k, rho_11 = n^22_k and the coherence
+    rho_01 = <c†_k2 c_k1> = -i conj(Ω_k) (n^22 - n^11)/(Γ - iε), ε = xi'_k2 - xi'_k1,
+    Γ = Γ_k1 + Γ_k2.  The hole block (Ψ_2, Ψ_3) = (c†_-k1, c†_-k2), whose Lyapunov problem has
+    the Nambu occupations 1 - n_{-k1}, 1 - n_{-k2} and the drive h[2,3] = -Ω_{-k} (spec §9), is
+    the particle-hole conjugate of the driven pair (-k1, -k2) with Ω_{-k}:
+    rho_22 = 1 - n^11_{-k}, rho_33 = 1 - n^22_{-k} (Eqs. 10-11 with Ω_{-k}, ε_{-k} = xi'_-k2 - xi'_-k1
+    and the -k rates and occupations), rho_23 = <Ψ†_3 Ψ_2> = -<c†_-k1 c_-k2>
+    = -i Ω_{-k} (n^22_{-k} - n^11_{-k})/(Γ_{-k} + iε_{-k}).  For the K+-only patterns
+    (Ω_{-k} = 0) the hole modes keep their frozen occupations.  Equal to the Lyapunov
+    solution (:func:`normal_state_lyapunov`, tested)."""
+    xi, g, occ = modes.xi, modes.gamma, modes.occupation
+    n11, n22, c = _driven_block(xi[:, 1] - xi[:, 0], modes.rabi, g[:, 0], g[:, 1], occ[:, 0], occ[:, 1])
+    m11, m22, cm = _driven_block(xi[:, 3] - xi[:, 2], modes.rabi_minus, g[:, 2], g[:, 3],
+                                 occ[:, 2], occ[:, 3])
     rho = np.zeros((len(modes), 4, 4), complex)
     rho[:, 0, 0] = n11
     rho[:, 1, 1] = n22
     rho[:, 0, 1] = c
     rho[:, 1, 0] = np.conj(c)
-    rho[:, 2, 2] = 1.0 - occ[:, 2]
-    rho[:, 3, 3] = 1.0 - occ[:, 3]
+    rho[:, 2, 2] = 1.0 - m11
+    rho[:, 3, 3] = 1.0 - m22
+    rho[:, 2, 3] = -np.conj(cm)
+    rho[:, 3, 2] = -cm
     return rho
 
 
@@ -100,112 +135,234 @@ def normal_state_lyapunov(modes: ModeArrays) -> np.ndarray:
     return lyapunov_steady_state(modes.hamiltonian(), modes.gamma, nambu_occupations(modes.occupation))
 
 
-def pair_response(modes: ModeArrays, z=0.0, dressed: bool = True, rho0=None) -> tuple[np.ndarray, np.ndarray]:
-    """Exact Born-Markov pair susceptibilities per sample at (complex) frequency z.
+def _inv_apply(m00, m01, m10, m11, det, v0, v1):
+    """[[m00, m01], [m10, m11]]^{-1} (v0, v1) by Cramer's rule (det the determinant)."""
+    return (m11 * v0 - m01 * v1) / det, (m00 * v1 - m10 * v0) / det
 
-    chi_+(z)_k = ∂<c_-k1 c_k2>/∂Δ+ and chi_-(z)_k = ∂(-rho_03)/∂Δ- at Δ = 0, from the
-    linearised Lyapunov equation for a perturbation δh e^{-izt}::
 
-        (A + iz/2) X + X (A† + iz/2) - i [δh, rho0] = 0,   A = -ih - Γ,
+def pair_response_matrix(modes: ModeArrays, z=0.0, dressed: bool = True, rho0=None) -> np.ndarray:
+    """Exact Born-Markov pair susceptibility matrix chi_ab(z) per sample (spec §6, §9).
 
-    with δh = E_12 (Δ+) or -E_03 (Δ-).  At Δ = 0 the hole modes are decoupled, so the
-    particle-hole block splits into two 2x2 systems solved in closed form:
+    chi_ab = ∂S_a/∂Δ_b at Δ = 0 for a perturbation δh e^{-izt}, a, b ∈ {+, -}, with the pair
+    fields S_+ = rho_12, S_- = -rho_03 and δh = E_12 (Δ_+), -E_03 (Δ_-) (spec §3).  The
+    linearised Lyapunov equation (A = -ih - Γ, rho0 the normal state)
 
-        (A_pp + c_j) x_j = -q_j,  c_j = i h_jj - Γ_j + iz  (j = 2 for Δ+, 3 for Δ-),
-        q_2 = -i (-rho0_01, rho0_22 - rho0_11),   q_3 = -i (rho0_00 - rho0_33, rho0_10),
+        (A + iz) X + X A† - i [δh, rho0] = 0
 
-    chi_+ = x_2[1], chi_- = -x_3[0].  This includes the Rabi dressing of the driven modes;
-    ``dressed=False`` drops the drive from A_pp (keeps it in rho0), which is the structure
-    of the paper's Eq. (9).  Returns (chi_plus, chi_minus), each (M,) complex for a scalar
-    z, or (n_z, M) for a 1-d array of frequencies (one vectorised evaluation).
+    restricted to its particle-hole block X = δrho[0:2, 2:4] (the only block a pair field
+    drives at Δ = 0) is the 2x2 Sylvester equation
+
+        P X + X H + Q = 0,   P = A_pp + iz,  H = (A†)_hh,  Q = -i (δh_ph rho0_hh - rho0_pp δh_ph),
+
+    A_pp = -i h_pp - Γ_p (drive Ω_k), H = i h_hh - Γ_h (drive -Ω_{-k} in h_hh).  In columns
+    x_j = X[:, j]:  M_0 x_0 + H_10 x_1 = -q_0,  H_01 x_0 + M_1 x_1 = -q_1,  M_j = P + H_jj;
+    solved by block elimination (2x2 inverses in closed form):
+
+        y = -M_0^{-1} q_0,   (M_1 - H_01 H_10 M_0^{-1}) x_1 = -q_1 - H_01 y,   x_0 = y - H_10 M_0^{-1} x_1,
+
+    and chi_+b = X^(b)_10 (rho_12), chi_-b = -X^(b)_01 (-rho_03).  The right-hand sides are
+    Q^(+) = -i [[-rho0_01, 0], [rho0_22 - rho0_11, rho0_23]] and
+    Q^(-) = -i [[-rho0_32, rho0_00 - rho0_33], [0, rho0_10]].  Without the K- drive
+    (H_01 = H_10 = 0, rho0_23 = 0) the columns decouple, chi_+- = chi_-+ = 0 exactly and the
+    diagonal is the closed form of :func:`pair_response`.  ``dressed=False`` drops the drive
+    from the propagator (A_pp and H; both blocks) but keeps it in rho0: the structure of the
+    paper's Eq. (9) (then chi is diagonal).
+
+    Returns (M, 2, 2) = (sample, a, b) for a scalar z, (n_z, M, 2, 2) for a 1-d array.
     """
     if rho0 is None:
         rho0 = normal_state(modes)
-    g = modes.gamma
-    xi = modes.xi
     z = np.asarray(z, dtype=complex)
     if z.ndim > 1:
         raise ValueError(f"z: must be a scalar or 1-d, got shape {z.shape}")
-    z = z[:, None] if z.ndim == 1 else z
-    om = modes.rabi if dressed else np.zeros(len(modes))
-    # diagonal of h: (xi0, xi1, -xi2, -xi3)
+    scalar = z.ndim == 0
+    z = np.atleast_1d(z)[:, None]
+    g, xi = modes.gamma, modes.xi
+    M = len(modes)
+    om = modes.rabi if dressed else np.zeros(M, complex)
+    omm = modes.rabi_minus if dressed else np.zeros(M, complex)
+    # P = A_pp + iz (diagonal shifts go with H_jj below, as c_j)
     a00 = -1j * xi[:, 0] - g[:, 0]
     a11 = -1j * xi[:, 1] - g[:, 1]
-    a01 = -1j * om
+    a01 = -1j * np.conj(om)  # -i h[0,1]
+    a10 = -1j * om  # -i h[1,0]
+    h01 = -1j * omm  # i h[2,3] = -i Ω_-k
+    h10 = -1j * np.conj(omm)  # i h[3,2]
+    c0 = -1j * xi[:, 2] - g[:, 2] + 1j * z  # H_00 + iz
+    c1 = -1j * xi[:, 3] - g[:, 3] + 1j * z  # H_11 + iz
+    m0 = (a00 + c0, a01, a10, a11 + c0)
+    m1 = (a00 + c1, a01, a10, a11 + c1)
+    det0 = m0[0] * m0[3] - a01 * a10
+    # Schur complement S = M_1 - H_01 H_10 M_0^{-1}
+    hh = h01 * h10 / det0
+    s = (m1[0] - hh * m0[3], m1[1] + hh * m0[1], m1[2] + hh * m0[2], m1[3] - hh * m0[0])
+    dets = s[0] * s[3] - s[1] * s[2]
+    r = rho0
+    zero = np.zeros(M, complex)
+    out = np.empty((z.shape[0], M, 2, 2), complex)
+    rhs = {  # (q_0, q_1) per pair field b
+        0: ((1j * r[:, 0, 1], -1j * (r[:, 2, 2] - r[:, 1, 1])), (zero, -1j * r[:, 2, 3])),
+        1: ((1j * r[:, 3, 2], zero), (-1j * (r[:, 0, 0] - r[:, 3, 3]), -1j * r[:, 1, 0])),
+    }
+    for b, ((q00, q01), (q10, q11)) in rhs.items():
+        y0, y1 = _inv_apply(*m0, det0, -q00, -q01)
+        x10, x11 = _inv_apply(*s, dets, -q10 - h01 * y0, -q11 - h01 * y1)
+        u0, u1 = _inv_apply(*m0, det0, x10, x11)
+        out[:, :, 0, b] = y1 - h10 * u1  # X_10 = x_0[1]
+        out[:, :, 1, b] = -x10  # -X_01 = -x_1[0]
+    return out[0] if scalar else out
 
-    def solve(c, q0, q1):
-        m00, m11 = a00 + c, a11 + c
-        det = m00 * m11 - a01 * a01
-        return -(m11 * q0 - a01 * q1) / det, -(m00 * q1 - a01 * q0) / det
 
-    c2 = -1j * xi[:, 2] - g[:, 2] + 1j * z
-    _, chi_p = solve(c2, 1j * rho0[:, 0, 1], -1j * (rho0[:, 2, 2] - rho0[:, 1, 1]))
-    c3 = -1j * xi[:, 3] - g[:, 3] + 1j * z
-    x0, _ = solve(c3, -1j * (rho0[:, 0, 0] - rho0[:, 3, 3]), -1j * rho0[:, 1, 0])
-    return chi_p, -x0
+def pair_response(modes: ModeArrays, z=0.0, dressed: bool = True, rho0=None) -> tuple[np.ndarray, np.ndarray]:
+    """The diagonal (chi_+, chi_-) of :func:`pair_response_matrix`: chi_+(z)_k = ∂<c_-k1 c_k2>/∂Δ+
+    and chi_-(z)_k = ∂(-rho_03)/∂Δ- at Δ = 0.
+
+    For the K+-only patterns (undriven hole modes) the particle-hole block splits into two 2x2
+    systems, (A_pp + c_j) x_j = -q_j, c_j = i h_jj - Γ_j + iz (j = 2 for Δ+, 3 for Δ-),
+    q_2 = -i (-rho0_01, rho0_22 - rho0_11), q_3 = -i (rho0_00 - rho0_33, rho0_10),
+    chi_+ = x_2[1], chi_- = -x_3[0]: the Rabi dressing of the driven modes is included;
+    ``dressed=False`` drops the drive from the propagator (keeps it in rho0), the structure of
+    the paper's Eq. (9).  Returns (chi_plus, chi_minus), each (M,) complex for a scalar z, or
+    (n_z, M) for a 1-d array of frequencies.
+    """
+    chi = pair_response_matrix(modes, z, dressed, rho0)
+    return chi[..., 0, 0], chi[..., 1, 1]
 
 
 @nb.njit(cache=True, nogil=True)
-def _pair_response_sums(xi, g, om, r01, r11, r22, r00, r33, w, zs, out):
-    """Numba kernel of :func:`pair_response_sum` (same closed form as :func:`pair_response`)."""
+def _pair_response_matrix_sums(xi, g, om, omm, rho0, w, zs, out):
+    """Numba kernel of :func:`pair_response_matrix_sum` (the block elimination of
+    :func:`pair_response_matrix`; the decoupled closed form where the hole block is undriven)."""
     nk = xi.shape[0]
     for iz in range(zs.shape[0]):
         iz_ = 1j * zs[iz]
-        sp = 0j
-        sm = 0j
+        spp = 0j
+        smp = 0j
+        spm = 0j
+        smm = 0j
         for k in range(nk):
             a00 = complex(-g[k, 0], -xi[k, 0])
             a11 = complex(-g[k, 1], -xi[k, 1])
-            a01 = -1j * om[k]
-            a01sq = a01 * a01
-            c2 = complex(-g[k, 2], -xi[k, 2]) + iz_
-            m00, m11 = a00 + c2, a11 + c2
-            q0, q1 = 1j * r01[k], -1j * (r22[k] - r11[k])
-            sp += w[k] * (-(m00 * q1 - a01 * q0) / (m00 * m11 - a01sq))
-            c3 = complex(-g[k, 3], -xi[k, 3]) + iz_
-            m00, m11 = a00 + c3, a11 + c3
-            q0, q1 = -1j * (r00[k] - r33[k]), -1j * np.conj(r01[k])
-            sm += w[k] * ((m11 * q0 - a01 * q1) / (m00 * m11 - a01sq))
-        out[iz, 0] = sp
-        out[iz, 1] = sm
+            a10 = -1j * om[k]
+            a01 = -1j * om[k].conjugate()
+            c0 = complex(-g[k, 2], -xi[k, 2]) + iz_
+            c1 = complex(-g[k, 3], -xi[k, 3]) + iz_
+            m00, m11 = a00 + c0, a11 + c0
+            det0 = m00 * m11 - a01 * a10
+            n00, n11 = a00 + c1, a11 + c1
+            r01 = rho0[k, 0, 1]
+            r10 = rho0[k, 1, 0]
+            r23 = rho0[k, 2, 3]
+            r32 = rho0[k, 3, 2]
+            # Δ+ column 0: q = (i r01, -i (r22 - r11))
+            q0, q1 = 1j * r01, -1j * (rho0[k, 2, 2] - rho0[k, 1, 1])
+            y0 = -(m11 * q0 - a01 * q1) / det0
+            y1 = -(m00 * q1 - a10 * q0) / det0
+            # Δ- column 1: q = (-i (r00 - r33), -i r10)
+            p0, p1 = -1j * (rho0[k, 0, 0] - rho0[k, 3, 3]), -1j * r10
+            if omm[k] == 0 and r23 == 0 and r32 == 0:
+                det1 = n00 * n11 - a01 * a10
+                spp += w[k] * y1
+                smm += w[k] * ((n11 * p0 - a01 * p1) / det1)
+                continue
+            h01 = -1j * omm[k]
+            h10 = -1j * omm[k].conjugate()
+            hh = h01 * h10 / det0
+            s00, s01, s10, s11 = n00 - hh * m11, a01 + hh * a01, a10 + hh * a10, n11 - hh * m00
+            dets = s00 * s11 - s01 * s10
+            # Δ+: column 1 has q = (0, -i r23)
+            v0, v1 = -h01 * y0, 1j * r23 - h01 * y1
+            x0 = (s11 * v0 - s01 * v1) / dets
+            x1 = (s00 * v1 - s10 * v0) / dets
+            u1 = (m00 * x1 - a10 * x0) / det0
+            spp += w[k] * (y1 - h10 * u1)
+            smp += w[k] * (-x0)
+            # Δ-: column 0 has q = (i r32, 0)
+            y0 = -(m11 * (1j * r32)) / det0
+            y1 = (a10 * (1j * r32)) / det0
+            v0, v1 = -p0 - h01 * y0, -p1 - h01 * y1
+            x0 = (s11 * v0 - s01 * v1) / dets
+            x1 = (s00 * v1 - s10 * v0) / dets
+            u1 = (m00 * x1 - a10 * x0) / det0
+            spm += w[k] * (y1 - h10 * u1)
+            smm += w[k] * (-x0)
+        out[iz, 0, 0] = spp
+        out[iz, 1, 0] = smp
+        out[iz, 0, 1] = spm
+        out[iz, 1, 1] = smm
 
 
-def pair_response_sum(modes: ModeArrays, z_values, dressed: bool = True, rho0=None) -> np.ndarray:
-    """Σ_k weight_k (chi_+, chi_-)_k(z) for every z (numba), shape (n_z, 2).
-
-    The closed form of :func:`pair_response` (its numpy twin, tested equal) without
-    (n_z, M) temporaries: the hot path of frequency scans."""
+def _sum_arguments(modes: ModeArrays, z_values, dressed: bool, rho0):
     if rho0 is None:
         rho0 = normal_state(modes)
-    zs = np.ascontiguousarray(np.atleast_1d(np.asarray(z_values, dtype=complex)))
-    om = np.ascontiguousarray(modes.rabi if dressed else np.zeros(len(modes)), dtype=float)
-    out = np.empty((zs.size, 2), complex)
-    _pair_response_sums(np.ascontiguousarray(modes.xi), np.ascontiguousarray(modes.gamma), om,
-                        np.ascontiguousarray(rho0[:, 0, 1]), np.ascontiguousarray(rho0[:, 1, 1]),
-                        np.ascontiguousarray(rho0[:, 2, 2]), np.ascontiguousarray(rho0[:, 0, 0]),
-                        np.ascontiguousarray(rho0[:, 3, 3]), np.ascontiguousarray(modes.weight, dtype=float),
-                        zs, out)
+    rho0 = np.asarray(rho0)
+    if rho0.shape != (len(modes), 4, 4):
+        raise ValueError(f"rho0: must have shape ({len(modes)}, 4, 4), got {rho0.shape}")
+    zs = np.asarray(z_values, dtype=complex)
+    if zs.ndim > 1:
+        raise ValueError(f"z_values: must be a scalar or 1-d, got shape {zs.shape}")
+    return rho0, np.ascontiguousarray(np.atleast_1d(zs))
+
+
+def pair_response_matrix_sum(modes: ModeArrays, z_values, dressed: bool = True, rho0=None) -> np.ndarray:
+    """Σ_k weight_k chi_ab,k(z) for every z (numba), shape (n_z, 2, 2) = (z, a, b).
+
+    The closed form of :func:`pair_response_matrix` without (n_z, M) temporaries: the hot path
+    of frequency scans (numpy twin :func:`pair_response_matrix_sum_numpy`, tested equal)."""
+    rho0, zs = _sum_arguments(modes, z_values, dressed, rho0)
+    zero = np.zeros(len(modes), complex)
+    out = np.empty((zs.size, 2, 2), complex)
+    _pair_response_matrix_sums(np.ascontiguousarray(modes.xi, dtype=float),
+                               np.ascontiguousarray(modes.gamma, dtype=float),
+                               np.ascontiguousarray(modes.rabi if dressed else zero),
+                               np.ascontiguousarray(modes.rabi_minus if dressed else zero),
+                               np.ascontiguousarray(rho0, dtype=complex),
+                               np.ascontiguousarray(modes.weight, dtype=float), zs, out)
     return out
 
 
-def pair_response_sylvester(modes: ModeArrays, z=0.0, dressed: bool = True):
-    """The same as :func:`pair_response` from the full 16x16 Sylvester equation (slow twin)."""
+def pair_response_matrix_sum_numpy(modes: ModeArrays, z_values, dressed: bool = True, rho0=None) -> np.ndarray:
+    """The numpy twin of :func:`pair_response_matrix_sum`: Σ_k weight_k of
+    :func:`pair_response_matrix`, (n_z, 2, 2)."""
+    rho0, zs = _sum_arguments(modes, z_values, dressed, rho0)
+    return np.einsum("k,zkab->zab", modes.weight, pair_response_matrix(modes, zs, dressed, rho0))
+
+
+def pair_response_sum(modes: ModeArrays, z_values, dressed: bool = True, rho0=None) -> np.ndarray:
+    """Σ_k weight_k (chi_+, chi_-)_k(z) for every z (numba), shape (n_z, 2): the diagonal of
+    :func:`pair_response_matrix_sum`."""
+    out = pair_response_matrix_sum(modes, z_values, dressed, rho0)
+    return np.ascontiguousarray(out[:, [0, 1], [0, 1]])
+
+
+def pair_response_matrix_sylvester(modes: ModeArrays, z=0.0, dressed: bool = True) -> np.ndarray:
+    """:func:`pair_response_matrix` (scalar z) from the full 16x16 Sylvester equation
+    (A + iz/2) X + X (A† + iz/2) - i [δh, rho0] = 0 with rho0 the 16x16 Lyapunov steady state
+    (slow twin), (M, 2, 2)."""
     h = modes.hamiltonian()
-    rho0 = normal_state(modes)
+    rho0 = normal_state_lyapunov(modes)
     hp = h.copy()
     if not dressed:
-        hp[..., 0, 1] = hp[..., 1, 0] = 0.0
+        hp[..., 0, 1] = hp[..., 1, 0] = hp[..., 2, 3] = hp[..., 3, 2] = 0.0
     A = -1j * hp - modes.gamma[..., :, None] * np.eye(4)
     shift = 0.5j * np.asarray(z, dtype=complex) * np.eye(4)
     Ad = np.conj(np.swapaxes(A, -1, -2))
-    out = []
-    for (i, j), sign in PAIR_ELEMENTS:  # δh = E_12 for Δ+, -E_03 for Δ- (h[0,3] = -Δ-)
+    out = np.empty((len(modes), 2, 2), complex)
+    for b, ((i, j), sign) in enumerate(PAIR_ELEMENTS):  # δh = E_12 for Δ+, -E_03 for Δ- (h[0,3] = -Δ-)
         dh = np.zeros((4, 4))
         dh[i, j] = sign
         Q = -1j * (dh @ rho0 - rho0 @ dh)
         X = solve_sylvester(A + shift, Ad + shift, Q)
-        out.append(sign * X[..., i, j])
-    return out[0], out[1]
+        for a, ((ia, ja), sa) in enumerate(PAIR_ELEMENTS):
+            out[:, a, b] = sa * X[..., ia, ja]
+    return out
+
+
+def pair_response_sylvester(modes: ModeArrays, z=0.0, dressed: bool = True):
+    """The diagonal of :func:`pair_response_matrix_sylvester`, (chi_plus, chi_minus) (slow twin
+    of :func:`pair_response`)."""
+    chi = pair_response_matrix_sylvester(modes, z, dressed)
+    return chi[:, 0, 0], chi[:, 1, 1]
 
 
 # ----------------------------------------------------------------------------
@@ -260,17 +417,20 @@ def _eq13_summand(E, Gamma, n22, n11_opposite):
 def paper_kernel_samples(modes: ModeArrays) -> np.ndarray:
     """Per-sample summands of Eq. (13) (without the weight), shape (M, 2): F_+ and F_- terms.
 
-    F_+ sums k ∈ K+: n^22_k from Eq. (10) (driven), n^11_{-k} the frozen occupation
-    of c_-k1 (K- is undriven).  F_- sums k' = -k ∈ K-: n^22_{k'} the frozen
-    occupation of c_-k2 and n^11_{-k'} = n^11_k from Eq. (11).  The pair energies are
-    E = xi'_k2 + xi'_-k1 and xi'_-k2 + xi'_k1 (both -2μ), the pair decoherence rates
-    Γ_k2 + Γ_-k1 and Γ_-k2 + Γ_k1."""
+    F_+ sums k ∈ K+: n^22_k from Eq. (10) with Ω_k and n^11_{-k} from Eq. (11) with Ω_{-k}.
+    F_- sums k' = -k ∈ K-: n^22_{k'} from Eq. (10) with Ω_{-k} and n^11_{-k'} = n^11_k from
+    Eq. (11) with Ω_k.  (For the K+-only patterns Ω_{-k} = 0 and the K- populations are the
+    frozen occupations of c_-k1, c_-k2.)  Eqs. (10)-(11) take the general-occupation form with
+    |Ω| (:func:`normal_state`).  The pair energies are E = xi'_k2 + xi'_-k1 and
+    xi'_-k2 + xi'_k1 (both -2μ), the pair decoherence rates Γ_k2 + Γ_-k1 and Γ_-k2 + Γ_k1.
+    The paper's kernel is diagonal: the drive's conversion of K+ pairs into K- pairs (the
+    off-diagonal chi_+- of :func:`pair_response_matrix`) is not in Eq. (13)."""
     xi, g, occ = modes.xi, modes.gamma, modes.occupation
-    eps = xi[:, 1] - xi[:, 0]
-    n22 = eq10_n22(eps, modes.rabi, g[:, 0], g[:, 1], occ[:, 0], occ[:, 1])
-    n11 = eq11_n11(eps, modes.rabi, g[:, 0], g[:, 1], occ[:, 0], occ[:, 1])
-    fp = _eq13_summand(xi[:, 1] + xi[:, 2], g[:, 1] + g[:, 2], n22, occ[:, 2])
-    fm = _eq13_summand(xi[:, 3] + xi[:, 0], g[:, 3] + g[:, 0], occ[:, 3], n11)
+    n11, n22, _ = _driven_block(xi[:, 1] - xi[:, 0], modes.rabi, g[:, 0], g[:, 1], occ[:, 0], occ[:, 1])
+    m11, m22, _ = _driven_block(xi[:, 3] - xi[:, 2], modes.rabi_minus, g[:, 2], g[:, 3],
+                                occ[:, 2], occ[:, 3])
+    fp = _eq13_summand(xi[:, 1] + xi[:, 2], g[:, 1] + g[:, 2], n22, m11)
+    fm = _eq13_summand(xi[:, 3] + xi[:, 0], g[:, 3] + g[:, 0], m22, n11)
     return np.stack([fp, fm], axis=-1)
 
 

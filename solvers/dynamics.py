@@ -6,7 +6,7 @@ Each k block evolves by the Lindblad equation of motion of its correlation matri
     d rho_k/dt = -i [h_k(Δ(t)), rho_k] - (Γ rho_k + rho_k Γ) + 2 Γ n_k,
     Δ+ = V S+ + V' S-,  Δ- = V'* S+ + V S-,  S+ = Σ_k w_k rho_k[1,2],  S- = -Σ_k w_k rho_k[0,3].
 
-Two tools, both independent of the susceptibility routes of :mod:`solvers.susceptibility`:
+Two tools, both independent of the susceptibility routes of :mod:`solvers.stability.routes`:
 
 * :func:`linear_spectrum` — the eigenvalues λ of the linearised dynamics of the
   particle-hole blocks δrho_k[0:2, 2:4] around the normal state (dense, 4M x 4M): the
@@ -32,21 +32,33 @@ def coupling_matrix(V: float, Vprime: complex) -> np.ndarray:
     return np.array([[V, Vprime], [np.conj(Vprime), V]], dtype=complex)
 
 
-def linear_spectrum(modes: ModeArrays, V: float, Vprime: complex, dressed: bool = True) -> np.ndarray:
+def linear_spectrum(modes: ModeArrays, V: float, Vprime: complex, dressed: bool = True,
+                    form_factors=None) -> np.ndarray:
     """Eigenvalues λ of the linearised Born-Markov mean-field dynamics (sorted by Re λ, descending).
 
-    Unknowns X_k = δrho_k[0:2, 2:4] (4 complex per sample).  With A = -ih - Γ
-    (``dressed=False``: drive removed from A, populations kept)::
+    Unknowns X_k = δrho_k[0:2, 2:4] (4 complex per sample).  With A = -ih - Γ, h the full
+    normal-state Nambu matrix (both drive blocks: Ω_k in h_pp and -Ω_{-k} in h_hh, spec §9;
+    ``dressed=False``: both drives removed from A, kept in rho0)::
 
         dX/dt = A_pp X + X (A†)_hh - i (δh_ph rho0_hh - rho0_pp δh_ph),
         δh_ph = [[0, -Δ-], [Δ+, 0]],  (Δ+, Δ-) = M (Σ w X[1,0], -Σ w X[0,1]).
+
+    With the K- drive, (A†)_hh and rho0_hh are not diagonal and the K+ and K- pair
+    coherences X[1,0], X[0,1] mix (the 2x2 chi_ab of :func:`solvers.born_markov.pair_response_matrix`).
+
+    ``form_factors``: optional (M, 2) complex f_±(k) of a k-dependent pairing vertex,
+    Δ_±(k) = f_±(k) Δ_± in h_k and S_± = Σ w conj(f_±) (X[1,0], -X[0,1]); None means f = 1 (the
+    constant V, V' of Eqs. 8, 12).  A gauge change u_ak -> e^{iθ_a(k)} u_ak of the Bloch
+    vectors turns a constant vertex into f_+ = e^{-i(θ_2(k) + θ_1(-k))},
+    f_- = e^{-i(θ_1(k) + θ_2(-k))} (and Ω_{±k} into e^{i(θ_1 - θ_2)(±k)} Ω_{±k}): the spectrum is
+    invariant under that pair of changes (tests/test_circular.py).
     """
     h = modes.hamiltonian()
     g = modes.gamma
     rho0 = lyapunov_steady_state(h, g, nambu_occupations(modes.occupation))
     hd = h.copy()
     if not dressed:
-        hd[:, 0, 1] = hd[:, 1, 0] = 0.0
+        hd[:, 0, 1] = hd[:, 1, 0] = hd[:, 2, 3] = hd[:, 3, 2] = 0.0
     A = -1j * hd - g[:, :, None] * np.eye(4)
     App = A[:, :2, :2]
     Bhh = np.conj(np.swapaxes(A, -1, -2))[:, 2:, 2:]
@@ -68,6 +80,12 @@ def linear_spectrum(modes: ModeArrays, V: float, Vprime: complex, dressed: bool 
         s = -1j * (d @ rho0[:, 2:, 2:] - rho0[:, :2, :2] @ d)
         src[:, :, col] = s.reshape(M, 4)
         C[col, 2 * i + (j - 2)::4] = sign * modes.weight
+    if form_factors is not None:
+        f = np.asarray(form_factors, dtype=complex)
+        if f.shape != (M, 2):
+            raise ValueError(f"form_factors: must have shape ({M}, 2), got {f.shape}")
+        src = src * f[:, None, :]
+        C = C * np.conj(f.T).repeat(4, axis=1)
     big += src.reshape(4 * M, 2) @ coupling_matrix(V, Vprime) @ C
     lam = np.linalg.eigvals(big)
     return lam[np.argsort(-lam.real)]
@@ -90,7 +108,8 @@ class Trajectory:
 def integrate(modes: ModeArrays, V: float, Vprime: complex, t_end: float, *, seed=1e-8,
               n_out: int = 400, rtol: float = 1e-9, atol: float = 1e-13, rho_init=None) -> Trajectory:
     """Integrate the self-consistent Born-Markov dynamics from the normal steady state plus a
-    pair seed (rho_k[1,2] = rho_k[0,3] = ``seed``), or from ``rho_init``."""
+    pair seed (rho_k[1,2] = rho_k[0,3] = ``seed``), or from ``rho_init``.  h_k(Δ(t)) is the
+    full Nambu matrix of :meth:`keldysh.nambu.ModeArrays.hamiltonian` (both drive blocks)."""
     t0 = time.perf_counter()
     h0 = modes.hamiltonian()
     g = modes.gamma

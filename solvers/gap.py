@@ -10,7 +10,10 @@ frame rotating at ν (particle energies and bath chemical potentials shift by -�
 Born-Markov occupations stay frozen), from
 
 * route ``"born_markov"``: the exact Lyapunov steady state (frozen occupations);
-* route ``"keldysh"``: the exact Keldysh pole sum with the baths' Fermi functions.
+* route ``"keldysh"``: the exact Keldysh pole sum with the baths' Fermi functions,
+
+both on the full 4x4 h_k(Δ, ν) of :meth:`keldysh.nambu.ModeArrays.hamiltonian` (the drive
+in the particle block and, for the whole-zone patterns of spec §9, in the hole block).
 
 Four real equations (Re, Im of both gap equations), four real unknowns; solved with
 MINPACK's Powell hybrid method (``scipy.optimize.root``, method "hybr") from several
