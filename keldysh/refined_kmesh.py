@@ -5,8 +5,11 @@ A 2D quadrature of the K+ half, polar around K+, refined at the resonance surfac
 interface with N → ∞ weights, for the "dichroic" and "circular" patterns (which need 2D) at a
 fraction of the uniform cost.  Every sample k stands for the pair (k, -k): since e_{-k} = e_k
 the shell refined around K+ is also the K- resonance ring of the -k partners, so the whole-zone
-patterns of spec §9 need no second mesh (the narrower K- Lorentzian, |Ω_{-k}| ≈ 0.17 Ω at
-δ = 5t, is resolved by giving the :class:`~keldysh.kmesh.Resonance` the smaller width).
+patterns of spec §9 need no second mesh.  Measured at the Fig. 3a parameters (δ = 5t,
+ω0 = 5.1t, Γ1 = Γ2 = 5e-4, μ = -Γ/2) with the K+ width W(Ω) of Eq. (10): the Born-Markov
+chi_ab(0) of the "circular" drive (whose K- ring has |Ω_{-k}| ≈ 0.17 Ω, a narrower Lorentzian)
+changes by ≤ 6e-5 (relative) from level s = 8 to 16 and ≤ 2e-7 from 16 to 32, for Ω = Γ
+and 100Γ (tests/test_circular.py).
 """
 from __future__ import annotations
 
