@@ -544,3 +544,26 @@ def test_fig3a_chi_matrix_converged_and_its_symmetries(Omega):
     # the K- drive and the weaker K+ drive away from K+ lower Re chi_++ (issue 14: ~8 %, ~20 %)
     ratio = circ[0, 0].real / valley[0, 0].real
     assert ratio == pytest.approx(0.921 if Omega == GAMMA else 0.782, abs=1e-3)
+
+
+@pytest.mark.parametrize("route", ["born_markov", "keldysh"])
+def test_finite_delta_pair_sums_of_the_gap_solver_linearise_to_the_chi_matrix(route):
+    """solvers.gap.pair_sums (finite Δ in the frame rotating at ν, full h with both drive
+    blocks) divided by a small Δ_b is the column b of the 2x2 chi(ν), off-diagonals included:
+    Born-Markov against pair_response_matrix_sum, Keldysh against the pole-sum response."""
+    from solvers.gap import pair_sums as gap_pair_sums
+
+    system = _system("circular-abs", 20 * GAMMA, T=2e-3)
+    mesh = _refined(system, 2)
+    modes = system.modes(mesh)
+    nu, d = 2e-4, 1e-4 * GAMMA  # centred difference: error (d/Γ)² ~ 1e-8
+    if route == "born_markov":
+        chi = bm.pair_response_matrix_sum(modes, nu)[0]
+    else:
+        chi = PoleResponse(modes.hamiltonian(), modes.gamma, nambu_chemical_potentials(modes.bath_mu),
+                           modes.temperature).weighted_sum(nu, modes.weight)[0]
+    assert abs(chi[0, 1]) > 0.05 * abs(chi[0, 0])
+    for b, (dp, dm) in enumerate(((d, 0.0), (0.0, d))):
+        col = (gap_pair_sums(system, mesh, dp, dm, nu, route) -
+               gap_pair_sums(system, mesh, -dp, -dm, nu, route)) / (2 * d)
+        assert np.allclose(col, chi[:, b], rtol=0, atol=1e-7 * np.abs(chi).max())
