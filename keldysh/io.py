@@ -630,21 +630,27 @@ _LAYOUTS: dict[str, _Layout] = {
     ),
     "susceptibility": _Layout(
         coords=(("grids/nu", "nu", ("nu",)),),
-        variables=(("*/chi_plus", ("nu",)), ("*/chi_minus", ("nu",))),
+        variables=(("*/chi_plus", ("nu",)), ("*/chi_minus", ("nu",)), ("*/chi_matrix", ("nu", "a", "b")),
+                   ("*/chi_matrix_0", ("a", "b"))),
     ),
     "phase-diagram": _Layout(
         coords=(
             ("grids/scan_values", "scan", ("scan",)),
             ("grids/v_values", "v", ("v",)),
-            ("grids/branches", "branch", ("branch",)),
             ("grids/nu", "nu_grid", ("scan", "nu_point")),
             ("history/completed", "completed", ("scan",)),
         ),
-        variables=(
-            ("paper_*", ("scan", "v", "branch")),
-            ("full_*", ("scan", "v", "boundary")),
-            ("nu_*", ("scan", "v", "boundary")),
-            ("unstable_modes_*", ("scan", "v", "interval")),
+        variables=(  # layout of solvers.stability.results
+            ("*/*/nu_c", ("scan", "v", "boundary", "crossing")),
+            ("*/*/counts", ("scan", "v", "interval")),
+            ("*/*/outside_V_c", ("scan", "v", "outside")),
+            ("*/*/approximations", ("scan",)),
+            ("*/*/V_c", ("scan", "v", "boundary")),
+            ("*/*/jump", ("scan", "v", "boundary")),
+            ("*/*/error", ("scan", "v", "boundary")),
+            ("*/*/status", ("scan", "v", "boundary")),
+            ("*/*/*", ("scan", "v")),
+            ("chi0/*", ("scan", "a", "b")),
             ("*", ("scan", ...)),  # every result of a scan has the scan as its first axis
         ),
     ),

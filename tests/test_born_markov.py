@@ -251,17 +251,25 @@ def test_closed_form_normal_state_equals_lyapunov():
     assert np.allclose(normal_state(modes), normal_state_lyapunov(modes), rtol=1e-12, atol=1e-15)
 
 
-def test_chunked_k_sum_equals_unchunked(monkeypatch):
-    from solvers import susceptibility
+@pytest.mark.parametrize("cache", [True, False])
+def test_blocked_k_sum_equals_one_block(monkeypatch, cache):
+    """The deterministic block sum of solvers.stability.routes (small blocks, cached or rebuilt
+    per call) equals one sum over the whole mesh."""
+    from solvers.stability import routes
 
     sysm = _system(1.0, 1.1, 2e-3, 5e-4, 5e-4)
     mesh = KMesh.driven_half(sysm.model, 40)
-    whole = susceptibility.pair_susceptibility(sysm, mesh, route="born_markov", z=3e-4)
-    monkeypatch.setattr(susceptibility, "CHUNK", 97)
-    susceptibility._CACHE.clear()
-    parts = susceptibility.pair_susceptibility(sysm, mesh, route="born_markov", z=3e-4)
-    assert parts.chi_plus == pytest.approx(whole.chi_plus, rel=1e-13)
-    assert parts.chi_minus == pytest.approx(whole.chi_minus, rel=1e-13)
+    monkeypatch.setattr(routes, "BLOCK", 10**9)
+    monkeypatch.setattr(routes, "MIN_BLOCK", 10**9)
+    assert routes.ChiEvaluator("born_markov", sysm, mesh).n_blocks == 1
+    whole = routes.ChiEvaluator("born_markov", sysm, mesh)(3e-4)[0]
+    monkeypatch.setattr(routes, "BLOCK", 97)
+    monkeypatch.setattr(routes, "MIN_BLOCK", 97)
+    monkeypatch.setattr(routes, "CACHE_SAMPLES", 10**9 if cache else 0)
+    ev = routes.ChiEvaluator("born_markov", sysm, mesh)
+    assert ev.n_blocks > 3 and ev.cached == cache
+    parts = ev(3e-4)[0]
+    assert np.allclose(parts, whole, rtol=1e-13, atol=0)
 
 
 def test_boundary_points_are_split_between_driven_and_undriven():

@@ -191,16 +191,20 @@ def test_tiny_phase_diagram_writes_a_finished_self_describing_file(tiny_run):
     assert data.attrs["argv"][-2:] == ["--output", "full.h5"]
     assert data.checkpoint is None
     res = data.results
-    for key in ("paper_eq14", "paper_eq17", "paper_paper", "paper_born_markov"):
-        assert res[key].shape == (3, 2, 2), key
-    n_boundaries = res["full_born_markov"].shape[-1]
-    assert res["full_born_markov"].shape == res["nu_born_markov"].shape == (3, 2, n_boundaries)
-    assert res["chi_plus_born_markov"].shape == (3,) and res["chi_plus_born_markov"].dtype.kind == "c"
-    np.testing.assert_allclose(res["Omega"], np.array([0.5, 5.0, 50.0]) * 1e-3)
+    n_boundaries = res["paper"]["eq14"]["V_c"].shape[-1]  # one boundary axis for all routes
+    for route in ("eq14", "eq17", "paper", "born_markov"):
+        assert res["paper"][route]["V_c"].shape == (3, 2, n_boundaries), route
+    full = res["full"]["born_markov"]
+    assert full["V_c"].shape == full["error"].shape == full["jump"].shape == (3, 2, n_boundaries)
+    assert full["counts"].shape == (3, 2, n_boundaries + 1) and full["certified"].shape == (3, 2)
+    assert res["chi0"]["born_markov"].shape == (3, 2, 2) and res["chi0"]["born_markov"].dtype.kind == "c"
+    np.testing.assert_allclose(res["parameters"]["Omega"], np.array([0.5, 5.0, 50.0]) * 1e-3)
     assert np.all(data.history["completed"])
+    assert data.history["summary"]["n_couplings"] == 3 * 2 * 6  # 6 (criterion, route) pairs
     np.testing.assert_array_equal(data.grids["scan_values"], [0.5, 5.0, 50.0])
     # the paper criterion at |V'| = 0: V_c = ±1/F_+ (Eq. 16), both branches, symmetric
-    assert np.allclose(res["paper_eq14"][:, 0, 0], -res["paper_eq14"][:, 0, 1])
+    eq14 = res["paper"]["eq14"]["V_c"]
+    assert np.allclose(eq14[:, 0, 0], -eq14[:, 0, 1]) and np.all(np.isnan(eq14[:, :, 2:]))
     assert "finished in" in done.stderr
 
 
@@ -217,9 +221,10 @@ def test_resume_after_an_interruption_gives_identical_results(tmp_path, tiny_run
                          checkpoint={"completed": completed, "n_completed": 1, "n_scan": 3},
                          finished=False)
 
-    partial = {k: v.copy() for k, v in data.results.items()}
-    for value in partial.values():
-        value[1:] = np.nan
+    def copy(tree):
+        return {k: copy(v) if isinstance(v, dict) else np.array(v, copy=True) for k, v in tree.items()}
+
+    partial = copy(data.results)  # points 1 and 2 are recomputed: only the flags say which
     out = tmp_path / "resumed.h5"
     write_checkpoint(out, partial)
     done = keldysh_run(config, "--output", out, "--resume", cwd=tmp_path)  # --resume alone: the output
@@ -231,15 +236,15 @@ def test_resume_after_an_interruption_gives_identical_results(tmp_path, tiny_run
     assert resumed.config == data.config | {"output": resumed.config["output"]}
 
     # completed points really come from the file: a marker survives the resume
-    marked = {k: v.copy() for k, v in partial.items()}
-    marked["paper_eq14"][0] = 12345.0
+    marked = copy(partial)
+    marked["paper"]["eq14"]["V_c"][0, :, 0] = 12345.0
     elsewhere = tmp_path / "marked.h5"
     write_checkpoint(elsewhere, marked)
     done = keldysh_run(config, "--resume", elsewhere, "--output", tmp_path / "from_marked.h5", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     again = io.load(tmp_path / "from_marked.h5")
-    assert np.all(again.results["paper_eq14"][0] == 12345.0)
-    np.testing.assert_array_equal(again.results["paper_eq14"][1:], data.results["paper_eq14"][1:])
+    assert np.all(again.results["paper"]["eq14"]["V_c"][0, :, 0] == 12345.0)
+    np.testing.assert_array_equal(again.results["paper"]["eq14"]["V_c"][1:], data.results["paper"]["eq14"]["V_c"][1:])
 
 
 def test_resume_of_a_finished_file_does_nothing(tmp_path, tiny_run):
@@ -260,7 +265,7 @@ def test_overwrite_replaces_the_output(tmp_path):
     done = keldysh_run(config, "-o", "scan.values=[5.0]", "--output", out, "--overwrite", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     data = io.load(out)
-    assert data.finished and data.results["paper_eq14"].shape == (1, 2, 2)
+    assert data.finished and data.results["paper"]["eq14"]["V_c"].shape[:2] == (1, 2)
 
 
 def test_gap_exit_status_0_when_converged_3_when_not(tmp_path):

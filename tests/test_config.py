@@ -298,7 +298,8 @@ def test_resolved_has_all_defaults_and_only_used_keys():
     assert resolved["drive"] == {"omega0": pytest.approx(5.1), "pattern": "valley"}
     assert resolved["baths"]["mu"] == pytest.approx(-5e-4)
     assert set(resolved["numerics"]) == {"mesh", "n_resonance", "n_band", "n_per_panel", "routes",
-                                         "criteria", "v_values", "nu_per_panel", "nu_span"}
+                                         "criteria", "v_values", "nu_per_panel", "nu_span",
+                                         "certify", "tolerance", "max_level"}
     assert resolved["scan"] == {"parameter": "Omega_over_Gamma", "values": [0.1, 1.0, 10.0]}
     spectral = Config.from_dict(SPECTRAL).resolved()
     assert spectral["numerics"]["omega_halfwidth"] == pytest.approx(8 * (1e-3 + 5e-3))

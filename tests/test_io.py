@@ -492,19 +492,29 @@ N_SCAN, N_V, N_BOUND, N_NU = 3, 2, 6, 11
 
 
 def _phase_diagram_sections():
+    """The layout of solvers.stability.results (stack_points), every axis a different size."""
     rng = np.random.default_rng(3)
     completed = np.array([True, True, False])
+    K, M = 2, 4
+
+    def group(full: bool):
+        g = {"V_c": rng.normal(size=(N_SCAN, N_V, N_BOUND)), "nu_c": rng.normal(size=(N_SCAN, N_V, N_BOUND, K)),
+             "jump": rng.integers(-2, 3, size=(N_SCAN, N_V, N_BOUND)), "error": rng.random((N_SCAN, N_V, N_BOUND)),
+             "status": np.full((N_SCAN, N_V, N_BOUND), "ok"), "n_boundaries": rng.integers(0, 6, (N_SCAN, N_V)),
+             "certified": np.ones((N_SCAN, N_V), bool), "point_status": np.full((N_SCAN, N_V), "ok"),
+             "V_max": np.full((N_SCAN, N_V), 10.0), "approximations": np.array(["a; b"] * N_SCAN)}
+        if full:
+            g["counts"] = rng.integers(-1, 3, size=(N_SCAN, N_V, N_BOUND + 1))
+            g["outside_V_c"] = rng.normal(size=(N_SCAN, N_V, M))
+        return g
+
     results = {
-        "paper_eq14": rng.normal(size=(N_SCAN, N_V, 2)),
-        "paper_born_markov": rng.normal(size=(N_SCAN, N_V, 2)),
-        "full_born_markov": rng.normal(size=(N_SCAN, N_V, N_BOUND)),
-        "nu_born_markov": rng.normal(size=(N_SCAN, N_V, N_BOUND)),
-        "unstable_modes_born_markov": rng.integers(-1, 3, size=(N_SCAN, N_V, N_BOUND + 1)),
-        "chi_plus_born_markov": rng.normal(size=N_SCAN) + 1j,
-        "Omega": np.array([1e-4, 1e-3, 1e-2]),
+        "paper": {"eq14": group(False), "born_markov": group(False)},
+        "full": {"born_markov": group(True)},
+        "chi0": {"born_markov": rng.normal(size=(N_SCAN, 2, 2)) + 1j},
+        "parameters": {"Omega": np.array([1e-4, 1e-3, 1e-2])},
         # keys the layout does not know: the scan axis is still labelled
         "growth_rate_born_markov": rng.normal(size=(N_SCAN, N_V, 5)),
-        "paper_odd": rng.normal(size=(N_SCAN, 4)),  # "paper_*" but not (scan, v, branch)
         "status": "ok",
     }
     grids = {
@@ -512,10 +522,17 @@ def _phase_diagram_sections():
         "scan_values": np.array([0.1, 1.0, 10.0]),
         "v_values": np.array([0.0, 0.5]),
         "nu": rng.normal(size=(N_SCAN, N_NU)),
-        "branches": np.array(["lower", "upper"]),
     }
     history = {"seconds": np.ones(N_SCAN), "completed": completed}
     return results, grids, history
+
+
+def _leaves(tree, prefix=""):
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
 
 
 def test_to_xarray_phase_diagram(tmp_path):
@@ -525,32 +542,35 @@ def test_to_xarray_phase_diagram(tmp_path):
     io.write_results(path, task="phase-diagram", config={"task": "phase-diagram"},
                      results=results, grids=grids, history=history, finished=False)
     ds = io.load(path).to_xarray()
-    expected_dims = {
-        "paper_eq14": ("scan", "v", "branch"),
-        "paper_born_markov": ("scan", "v", "branch"),
-        "full_born_markov": ("scan", "v", "boundary"),
-        "nu_born_markov": ("scan", "v", "boundary"),
-        "unstable_modes_born_markov": ("scan", "v", "interval"),
-        "chi_plus_born_markov": ("scan",),
-        "Omega": ("scan",),
-        "growth_rate_born_markov": ("scan", "dim_growth_rate_born_markov_1",
-                                    "dim_growth_rate_born_markov_2"),
-        "paper_odd": ("scan", "dim_paper_odd_1"),
-        "status": (),
-    }
+    per_boundary = ("scan", "v", "boundary")
+    expected_dims = {}
+    for criterion, routes in (("paper", ("eq14", "born_markov")), ("full", ("born_markov",))):
+        for route in routes:
+            g = f"{criterion}.{route}."
+            expected_dims.update({g + "V_c": per_boundary, g + "jump": per_boundary, g + "error": per_boundary,
+                                  g + "status": per_boundary, g + "nu_c": per_boundary + ("crossing",),
+                                  g + "n_boundaries": ("scan", "v"), g + "certified": ("scan", "v"),
+                                  g + "point_status": ("scan", "v"), g + "V_max": ("scan", "v"),
+                                  g + "approximations": ("scan",)})
+    expected_dims.update({"full.born_markov.counts": ("scan", "v", "interval"),
+                          "full.born_markov.outside_V_c": ("scan", "v", "outside"),
+                          "chi0.born_markov": ("scan", "a", "b"), "parameters.Omega": ("scan",),
+                          "growth_rate_born_markov": ("scan", "dim_growth_rate_born_markov_1",
+                                                      "dim_growth_rate_born_markov_2"),
+                          "status": ()})
     assert {name: ds[name].dims for name in ds.data_vars} == expected_dims
-    for name in ds.data_vars:
-        np.testing.assert_array_equal(ds[name].values, results[name])
+    for name, value in _leaves(results):
+        np.testing.assert_array_equal(ds[name].values, value)
     np.testing.assert_array_equal(ds["scan"].values, grids["scan_values"])
     np.testing.assert_array_equal(ds["v"].values, grids["v_values"])
-    assert list(ds["branch"].values) == ["lower", "upper"]
     assert ds["nu_grid"].dims == ("scan", "nu_point")
     np.testing.assert_array_equal(ds["completed"].values, history["completed"])
     assert ds.attrs["scan_parameter"] == "Omega_over_Gamma"
     assert ds.attrs["task"] == "phase-diagram" and ds.attrs["finished"] is False
     assert json.loads(ds.attrs["config_json"]) == {"task": "phase-diagram"}
-    # labels select: the upper branch at |V'| = 0.5 for the second scan value
-    assert ds["paper_eq14"].sel(scan=1.0, v=0.5, branch="upper").item() == results["paper_eq14"][1, 1, 1]
+    # labels select: the second boundary at |V'| = 0.5 for the second scan value
+    V = results["paper"]["eq14"]["V_c"]
+    assert ds["paper.eq14.V_c"].sel(scan=1.0, v=0.5, boundary=1).item() == V[1, 1, 1]
 
 
 def test_to_xarray_eta_map_susceptibility_spectral_gap(tmp_path):
@@ -675,13 +695,14 @@ _REAL_DIMS = {
     "eta-map": {"eta": ("delta", "ky", "kx"), "K_plus": ("delta", "component"),
                 "eta_at_K_plus": ("delta",)},
     "susceptibility": {"born_markov.chi_plus": ("nu",), "born_markov.chi_minus": ("nu",),
-                       "paper.chi_plus_0": (), "F_plus_eq14": ()},
-    "phase-diagram": {"paper_eq14": ("scan", "v", "branch"),
-                      "paper_born_markov": ("scan", "v", "branch"),
-                      "full_born_markov": ("scan", "v", "boundary"),
-                      "nu_born_markov": ("scan", "v", "boundary"),
-                      "unstable_modes_born_markov": ("scan", "v", "interval"),
-                      "chi_plus_born_markov": ("scan",), "Omega": ("scan",)},
+                       "born_markov.chi_matrix": ("nu", "a", "b"), "paper.chi_plus_0": (), "F_plus_eq14": ()},
+    "phase-diagram": {"paper.eq14.V_c": ("scan", "v", "boundary"),
+                      "paper.born_markov.V_c": ("scan", "v", "boundary"),
+                      "full.born_markov.V_c": ("scan", "v", "boundary"),
+                      "full.born_markov.nu_c": ("scan", "v", "boundary", "crossing"),
+                      "full.born_markov.counts": ("scan", "v", "interval"),
+                      "full.born_markov.certified": ("scan", "v"),
+                      "chi0.born_markov": ("scan", "a", "b"), "parameters.Omega": ("scan",)},
     "gap": {"converged": (), "delta_plus": (), "nu": ()},
     "spectral": {"A": ("k", "omega", "mode"), "distribution": ("k", "omega", "mode"),
                  "xi": ("k", "mode"), "born_markov.n22_k": ("k",),

@@ -95,16 +95,17 @@ def test_plot_writes_a_png(files, name, tmp_path, capsys):
 
 def test_unfinished_scan_checkpoint_plots(tmp_path):
     """A checkpoint (NaN rows for the missing points) plots too: a quick look at a long run."""
+    from solvers.app.tasks import Interrupted, ScanHooks
+
     cfg = Config.from_dict(TINY["phase-diagram"])
-    out = TASKS[cfg.task](cfg)
-    results = {k: v.copy() for k, v in out["results"].items()}
-    for value in results.values():
-        value[1:] = np.nan
-    completed = np.array([True, False, False])
+    with pytest.raises(Interrupted) as stop:  # stopped after the first point, as on SIGTERM
+        TASKS[cfg.task](cfg, hooks=ScanHooks(should_stop=lambda: True))
+    out = stop.value.output
+    completed = out["history"]["completed"]
+    assert completed.tolist() == [True] + [False] * (completed.size - 1)
     path = tmp_path / "partial.h5"
-    io.write_results(path, task=cfg.task, config=cfg.resolved(), results=results, grids=out["grids"],
-                     history={**out["history"], "completed": completed},
-                     checkpoint={"completed": completed}, finished=False)
+    io.write_results(path, task=cfg.task, config=cfg.resolved(), results=out["results"], grids=out["grids"],
+                     history=out["history"], checkpoint=out["checkpoint"], finished=False)
     pngs = plot.plot_file(path)
     assert pngs
     for png in pngs:

@@ -31,30 +31,25 @@ from keldysh import io
 
 __all__ = ["main", "plot_file", "PLOTTERS"]
 
-_STYLES = {
-    "paper_eq14": dict(ls=":", lw=2.0, marker=None),
-    "paper_eq17": dict(ls=(0, (1, 1)), lw=1.0, marker=None),
-    "paper_paper": dict(ls="--", lw=1.2, marker=None),
-    "paper_born_markov": dict(ls="-.", lw=1.2, marker=None),
-    "paper_keldysh": dict(ls=(0, (5, 1, 1, 1, 1, 1)), lw=1.2, marker=None),
-    "paper_poles": dict(ls=(0, (2, 2)), lw=1.0, marker=None),
-    # full criterion: markers only (crossings appear, vanish and change branch along a scan)
-    "full_born_markov": dict(ls="none", lw=1.5, marker="o"),
-    "full_keldysh": dict(ls="none", lw=1.0, marker="s"),
-    "full_poles": dict(ls="none", lw=1.0, marker="^"),
+#: paper criterion: one line style and colour per route (closed forms grey/black)
+_PAPER_STYLES = {
+    "eq14": dict(color="0.55", ls="-", lw=2.5, label="paper crit., Eq. (14)"),
+    "eq17": dict(color="k", ls=":", lw=1.5, label="paper crit., Eq. (17)"),
+    "paper": dict(color="C0", ls="--", lw=1.3, label="paper crit., Eq. (13) kernel"),
+    "born_markov": dict(color="C1", ls="-", lw=1.3, label="paper crit., Re χ (Born-Markov)"),
+    "keldysh": dict(color="C3", ls="-.", lw=1.3, label="paper crit., Re χ (Keldysh)"),
+    "quadrature": dict(color="C4", ls=(0, (3, 1, 1, 1)), lw=1.0, label="paper crit., Re χ (quadrature)"),
+    "poles": dict(color="C2", ls=(0, (1, 2)), lw=1.3, label="paper crit., Re χ (poles)"),
 }
-_METHOD_LABELS = {
-    "paper_eq14": "paper crit., Eq. 14",
-    "paper_eq17": "paper crit., Eq. 17",
-    "paper_paper": "paper crit., Eq. 13 kernel",
-    "paper_born_markov": "paper crit., Re chi (Born-Markov)",
-    "paper_keldysh": "paper crit., Re chi (Keldysh)",
-    "paper_poles": "paper crit., Re chi (poles)",
-    "full_born_markov": "full crit., Born-Markov",
-    "full_keldysh": "full crit., Keldysh",
-    "full_poles": "full crit., poles",
+#: full criterion: markers only (boundaries appear, vanish and change branch along a scan)
+_FULL_STYLES = {
+    "paper": dict(color="C0", marker="v", label="full crit., Eq. (9) kernel"),
+    "born_markov": dict(color="C1", marker="o", label="full crit., Born-Markov"),
+    "keldysh": dict(color="C3", marker="s", label="full crit., Keldysh"),
+    "quadrature": dict(color="C4", marker="D", label="full crit., quadrature"),
+    "poles": dict(color="C2", marker="^", label="full crit., poles"),
 }
-_ROUTE_COLOURS = {"paper": "k", "born_markov": "C0", "keldysh": "C3", "poles": "C2"}
+_ROUTE_COLOURS = {"paper": "C0", "born_markov": "C1", "keldysh": "C3", "quadrature": "C4", "poles": "C2"}
 
 
 def _figure(ncols: int = 1, nrows: int = 1, size=(6.4, 4.8)):
@@ -83,7 +78,11 @@ def _title(config: dict) -> str:
         parts.append(f"δ = {model['delta']:g} t")
     drive = config.get("drive")
     if drive:
-        parts.append(f"ω0 = {drive['omega0']:g} t")
+        if drive.get("omega0") is not None:
+            if "delta" in model:
+                parts.append(f"ω0 − δ = {drive['omega0'] - model['delta']:g} t")
+            else:
+                parts.append(f"ω0 = {drive['omega0']:g} t")
         if "Omega" in drive:
             parts.append(f"Ω = {drive['Omega']:g} t")
         if drive.get("pattern", "valley") != "valley":
@@ -146,85 +145,139 @@ def plot_eta_map(data: io.Results, out: Path, stem: str) -> list[Path]:
     return [_save(fig, _title(data.config) + "\nK+ is the valley centre with η = +1", out, stem, "eta-map")]
 
 
+def _break_at_infinity(y: np.ndarray) -> np.ndarray:
+    """NaN between consecutive points where a branch passes through infinity (it changes sign
+    while large), so that the line is not drawn across the plot."""
+    y = np.array(y, dtype=float)
+    big = 10 * np.nanmax(np.abs(y[np.isfinite(y)])) if np.any(np.isfinite(y)) else np.inf
+    out = []
+    for i in range(y.size):
+        if i and np.isfinite(y[i]) and np.isfinite(y[i - 1]) and y[i] * y[i - 1] < 0 \
+                and max(abs(y[i]), abs(y[i - 1])) > min(big, 10 * max(1.0, min(abs(y[i]), abs(y[i - 1])))):
+            out.append(np.nan)
+        out.append(y[i])
+    return np.array(out)
+
+
+def _x_with_breaks(x, y):
+    """x matching :func:`_break_at_infinity` (a NaN y gets the midpoint x)."""
+    xs = []
+    y = np.asarray(y, dtype=float)
+    for i in range(y.size):
+        if i and np.isfinite(y[i]) and np.isfinite(y[i - 1]) and y[i] * y[i - 1] < 0 \
+                and max(abs(y[i]), abs(y[i - 1])) > 10 * max(1.0, min(abs(y[i]), abs(y[i - 1]))):
+            xs.append(0.5 * (x[i] + x[i - 1]))
+        xs.append(x[i])
+    return np.array(xs)
+
+
 def plot_phase_diagram(data: io.Results, out: Path, stem: str) -> list[Path]:
+    """One panel per |V'|: the paper criterion's V_c per route (lines, broken where a branch
+    passes through infinity), the full criterion's boundaries per route (markers; open
+    markers where a result is not certified, a red x where a boundary has a status other than
+    ok) and the unstable intervals of the first full-criterion route (shaded, with the number
+    of growing modes), the reference lines V = ±|V'|."""
     res, grids = data.results, data.grids
     x = np.asarray(grids["scan_values"], dtype=float)
-    parameter = grids["scan_parameter"]
+    parameter = str(grids["scan_parameter"])
     v_values = np.asarray(grids["v_values"], dtype=float)
-    fig, axes = _figure(1, 1, size=(9.0, 6.0))
-    ax = axes[0, 0]
-    methods = [m for m in _STYLES if m in res] + sorted(
-        k for k in res if (k.startswith("paper_") or k.startswith("full_")) and k not in _STYLES)
-    colours = [f"C{i}" for i in range(len(v_values))]
-    finite = []
-    for method in methods:
-        vc = np.asarray(res[method], dtype=float)  # (n_scan, n_v, 2)
-        style = _STYLES.get(method, dict(ls="-", lw=1.0, marker="x"))
-        for j, colour in enumerate(colours):
-            for branch in range(vc.shape[-1]):
-                y = vc[:, j, branch]
-                finite.append(y[np.isfinite(y)])
-                ax.plot(x, y, color=colour, ls=style["ls"], lw=style["lw"], marker=style["marker"],
-                        ms=6 if style["ls"] == "none" else 4, mfc="none")
-    if parameter in ("Omega_over_Gamma", "Omega") and np.all(x > 0):
-        ax.set_xscale("log")
-    vmax = max(1.0, float(np.max(v_values)) if v_values.size else 1.0)
-    ax.set_yscale("symlog", linthresh=vmax)
-    ax.axhline(0, color="0.7", lw=0.5)
-    for j, v in enumerate(v_values):
-        if v > 0:
-            ax.axhline(v, color=colours[j], lw=0.4, alpha=0.5)
-            ax.axhline(-v, color=colours[j], lw=0.4, alpha=0.5)
-    xlabel = {"Omega_over_Gamma": "Ω / Γ   (Γ = Γ1 + Γ2)", "Omega": "Ω / t", "mu2": "μ2 / t"}
-    ax.set_xlabel(xlabel.get(parameter, parameter))
-    ax.set_ylabel("critical coupling $V_c$ / t  (both branches; symlog)")
+    nv = max(v_values.size, 1)
+    fig, axes = _figure(nv, 1, size=(5.2, 5.0))
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
-    colour_handles = [Line2D([], [], color=c, lw=2, label=f"|V'| = {v:g} t") for c, v in zip(colours, v_values)]
-    style_handles = [Line2D([], [], color="0.2", ls=_STYLES.get(m, {}).get("ls", "-"),
-                            lw=_STYLES.get(m, {}).get("lw", 1.0), marker=_STYLES.get(m, {}).get("marker"),
-                            mfc="none", label=_METHOD_LABELS.get(m, m)) for m in methods]
-    # below the axes: the curves fill the whole plot area
-    fig.legend(handles=colour_handles + style_handles, loc="outside lower center", fontsize=8,
-               ncol=3, title="colour: |V'|;  line style / marker: method")
-    if parameter == "mu2" and "polarisation" in res:
-        twin = ax.twinx()
-        twin.plot(x, 100 * np.asarray(res["polarisation"]), color="0.5", lw=2, alpha=0.6)
-        twin.set_ylabel("K+ polarisation P (%)  (grey)", color="0.4")
+    handles: dict[str, Any] = {}
+    paper = res.get("paper", {})
+    full = res.get("full", {})
+    logx = parameter in ("Omega_over_Gamma", "Omega") and np.all(x > 0)
+    for j, v in enumerate(v_values):
+        ax = axes[0, j]
+        for route, g in paper.items():
+            st = _PAPER_STYLES.get(route, dict(color="0.3", ls="-", lw=1.0, label=f"paper crit., {route}"))
+            vc = np.asarray(g["V_c"], dtype=float)[:, j, :]
+            for b in range(vc.shape[-1]):
+                y = vc[:, b]
+                ax.plot(_x_with_breaks(x, y), _break_at_infinity(y), color=st["color"], ls=st["ls"], lw=st["lw"])
+            handles.setdefault(st["label"], Line2D([], [], color=st["color"], ls=st["ls"], lw=st["lw"],
+                                                   label=st["label"]))
+        shade = next((r for r in ("keldysh", "quadrature", "born_markov", "poles", "paper") if r in full), None)
+        for k, (route, g) in enumerate(full.items()):
+            st = _FULL_STYLES.get(route, dict(color="0.3", marker="x", label=f"full crit., {route}"))
+            vc = np.asarray(g["V_c"], dtype=float)[:, j, :]
+            cert = np.asarray(g["certified"], dtype=bool)[:, j]
+            status = np.asarray(g["status"]).astype(str)[:, j, :]
+            for i in range(x.size):
+                ys = vc[i][np.isfinite(vc[i])]
+                ax.plot(np.full(ys.size, x[i]), ys, ls="none", marker=st["marker"], color=st["color"],
+                        ms=6 - k, mfc=st["color"] if cert[i] else "none", alpha=0.9)
+                bad = [vc[i, b] for b in range(vc.shape[1]) if np.isfinite(vc[i, b]) and status[i, b] not in ("ok",)]
+                if bad:
+                    ax.plot(np.full(len(bad), x[i]), bad, ls="none", marker="x", color="red", ms=8)
+            handles.setdefault(st["label"], Line2D([], [], ls="none", marker=st["marker"], color=st["color"],
+                                                   label=st["label"] + " (open: not certified)"))
+            if route == shade and "counts" in g:
+                counts = np.asarray(g["counts"])[:, j, :]
+                vmax = np.asarray(g["V_max"], dtype=float)[:, j]
+                for i in range(x.size):
+                    edges = [-vmax[i], *vc[i][np.isfinite(vc[i])].tolist(), vmax[i]]
+                    for q, c in enumerate(counts[i][: len(edges) - 1]):
+                        if c > 0:
+                            ax.plot([x[i], x[i]], [edges[q], edges[q + 1]], color=st["color"], lw=6,
+                                    alpha=0.18, solid_capstyle="butt")
+                handles.setdefault("unstable", Patch(color=st["color"], alpha=0.25,
+                                                     label=f"unstable (growing modes > 0), {route}"))
+        if v > 0:
+            for sign in (1, -1):
+                ax.axhline(sign * v, color="0.4", lw=0.6, ls=(0, (6, 3)))
+            handles.setdefault("ref", Line2D([], [], color="0.4", lw=0.6, ls=(0, (6, 3)), label="V = ±|V'|"))
+        ax.axhline(0, color="0.8", lw=0.5)
+        if logx:
+            ax.set_xscale("log")
+        ax.set_yscale("symlog", linthresh=max(1.0, float(v)))
+        xlabel = {"Omega_over_Gamma": "Ω / Γ   (Γ = Γ1 + Γ2)", "Omega": "Ω / t", "mu2": "μ2 / t",
+                  "omega0": "ω0 / t", "detuning": "(ω0 − δ) / t"}
+        ax.set_xlabel(xlabel.get(parameter, parameter))
+        ax.set_title(f"|V'| = {v:g} t", fontsize=10)
+        if j == 0:
+            ax.set_ylabel("critical coupling $V_c$ / t  (symlog)")
+        if parameter == "mu2" and "polarisation" in res:
+            twin = ax.twinx()
+            twin.plot(x, 100 * np.asarray(res["polarisation"]), color="0.5", lw=2, alpha=0.6)
+            twin.set_ylabel("K+ polarisation P (%)  (grey)", color="0.4")
+    fig.legend(handles=list(handles.values()), loc="outside lower center", fontsize=8, ncol=3)
     done = data.history.get("completed") if data.history else None
     note = "" if done is None or np.all(done) else f"  [unfinished: {int(np.sum(done))}/{x.size} points]"
     path = _save(fig, _title(data.config) + note, out, stem, "phase-diagram")
     paths = [path]
-    if parameter in ("Omega_over_Gamma", "Omega") and "F_plus_eq14" in res:
+    if parameter in ("Omega_over_Gamma", "Omega") and "F_plus_eq14" in res.get("closed_forms", {}):
         paths.append(_plot_kernels(data, out, stem, x, parameter))
     return paths
 
 
 def _plot_kernels(data: io.Results, out: Path, stem: str, x, parameter) -> Path:
-    """F_+ = Re chi_+ against the drive: Eqs. (13), (14), (17) and the exact routes, with the
-    ratio exact/Eq. (13) (the Rabi dressing, spec §4a) in a second panel."""
+    """F_+ = Re chi_+(0) against the drive: Eqs. (13), (14), (17) and the exact routes, with
+    the ratio exact/Eq. (13) (the Rabi dressing, spec §4a) in a second panel."""
     res = data.results
+    closed = res["closed_forms"]
+    chi0 = res.get("chi0", {})
     fig, axes = _figure(2, 1, size=(5.2, 4.2))
     ax, rx = axes[0, 0], axes[0, 1]
-    curves = [("F_plus_eq14", "Eq. (14): exact DOS", dict(color="k", lw=2.5, alpha=0.35)),
-              ("F_plus_eq17", "Eq. (17): closed form", dict(color="k", ls=":", lw=1.5))]
-    for key, label, style in curves:
-        ax.plot(x, np.asarray(res[key], dtype=float), label=label, **style)
-    routes = [("paper", "Eq. (13) on the mesh", dict(color="C0", ls="--")),
-              ("born_markov", "exact Born-Markov, Re χ+", dict(color="C1")),
-              ("keldysh", "Keldysh, Re χ+", dict(color="C2", ls="-.", marker="o", ms=3, mfc="none"))]
-    ref = np.real(np.asarray(res["chi_plus_paper"])) if "chi_plus_paper" in res else np.asarray(res["F_plus_eq14"])
-    for route, label, style in routes:
-        key = f"chi_plus_{route}"
-        if key in res:
-            F = np.real(np.asarray(res[key]))
-            ax.plot(x, F, label=label, **style)
-            if route != "paper":
-                rx.plot(x, F / ref, label=label, **style)
-                rx.plot(x, np.imag(np.asarray(res[key])) / ref, label=f"Im χ+ ({route}) / Eq. (13)",
-                        color=style["color"], ls=":", lw=1)
+    ax.plot(x, np.asarray(closed["F_plus_eq14"], dtype=float), color="k", lw=2.5, alpha=0.35,
+            label="Eq. (14): exact DOS")
+    ax.plot(x, np.asarray(closed["F_plus_eq17"], dtype=float), color="k", ls=":", lw=1.5,
+            label="Eq. (17): reconstructed closed form")
+    ref = np.real(np.asarray(chi0["paper"])[:, 0, 0]) if "paper" in chi0 else np.asarray(closed["F_plus_eq14"])
+    for route, c in chi0.items():
+        F = np.asarray(c)[:, 0, 0]
+        st = _PAPER_STYLES.get(route, {})
+        label = "Eq. (13) on the mesh" if route == "paper" else f"Re χ++(0), {route}"
+        ax.plot(x, F.real, color=_ROUTE_COLOURS.get(route), ls=st.get("ls", "-"), label=label)
+        if route != "paper":
+            rx.plot(x, F.real / ref, color=_ROUTE_COLOURS.get(route), ls=st.get("ls", "-"), label=f"Re χ++ / Eq. (13), {route}")
+            rx.plot(x, F.imag / ref, color=_ROUTE_COLOURS.get(route), ls=":", lw=1, label=f"Im χ++ / Eq. (13), {route}")
     for a in (ax, rx):
-        a.set_xscale("log")
+        if np.all(x > 0):
+            a.set_xscale("log")
         a.set_xlabel("Ω / Γ" if parameter == "Omega_over_Gamma" else "Ω / t")
     ax.set_yscale("log")
     ax.set_ylabel("$F_+$  (per unit cell, 1/t)")

@@ -13,9 +13,9 @@ from .grids import default_nu_grid, shell_mesh
 from .nyquist import scan_real_axis
 from .pipeline import StabilityOptions, closed_forms_available, paper_couplings, phase_point
 from .results import Boundary, CriticalCouplings, PhasePoint, point_from_tree, stack_points
-from .routes import ROUTES, ChiEvaluator, get_route
+from .routes import ROUTES, ChiEvaluator, get_route, pair_susceptibility, route_samples
 
 __all__ = ["coupling_matrix", "coupling_roots", "determinant", "default_nu_grid", "shell_mesh",
            "scan_real_axis", "StabilityOptions", "closed_forms_available", "paper_couplings",
            "phase_point", "Boundary", "CriticalCouplings", "PhasePoint", "point_from_tree",
-           "stack_points", "ROUTES", "ChiEvaluator", "get_route"]
+           "stack_points", "ROUTES", "ChiEvaluator", "get_route", "pair_susceptibility", "route_samples"]

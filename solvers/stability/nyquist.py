@@ -48,6 +48,9 @@ __all__ = ["LocusCrossing", "FullScan", "scan_real_axis", "winding_counts", "cho
 
 log = logging.getLogger(__name__)
 
+#: refinement passes allowed to resolve the phase of D at the probe couplings
+COUNT_PASSES = 60
+
 
 def chordal(x, y) -> np.ndarray:
     """Chordal distance on the Riemann sphere (∞ allowed): |x - y| / sqrt((1+|x|²)(1+|y|²))."""
@@ -199,19 +202,19 @@ def scan_real_axis(chi_fn, Vprime: complex, V_max: float, nu_initial, centre: fl
     uniform = np.linspace(-V_max, V_max, max(n_probe, 2))
     for _ in range(8):
         probes, expected = _probes(boundaries, uniform, V_max, merge_tol)
-        direct = _resolved_counts(g, Vprime, probes, h_min, unresolved, max_passes, max_points, warnings)
-        bad = np.nonzero(direct != expected)[0]
+        direct = _resolved_counts(g, Vprime, probes, h_min, unresolved, COUNT_PASSES, max_points, warnings)
+        bad = np.nonzero(direct - direct[0] != expected - expected[0])[0]
         if bad.size == 0:
             break
         added = _bisect_missed(g, Vprime, probes, direct, expected, boundaries, h_min, unresolved,
-                               max_passes, max_points, warnings, merge_tol)
+                               COUNT_PASSES, max_points, warnings, merge_tol)
         if not added:
             break
         boundaries = _merge(sorted(boundaries + added, key=_key), merge_tol)
     else:
         warnings.append("missed boundaries kept appearing after 8 rounds of bisection")
     probes, expected = _probes(boundaries, uniform, V_max, merge_tol)
-    direct = _resolved_counts(g, Vprime, probes, h_min, unresolved, max_passes, max_points, warnings)
+    direct = _resolved_counts(g, Vprime, probes, h_min, unresolved, COUNT_PASSES, max_points, warnings)
     counts = _interval_counts(boundaries, probes, direct, V_max)
 
     status = "ok"
@@ -309,19 +312,25 @@ def _crossings(g: _Grid, T, Vprime, V_max, tol_im):
                 continue
             lo, hi = float(nu[i]), float(nu[i + 1])
 
-            def root_at(w, lo=lo, hi=hi, x0=x0, x1=x1):
+            def root_at(w, guess=None, lo=lo, hi=hi, x0=x0, x1=x1):
                 r = _roots(*quadratic_coefficients(g.evaluate(np.array([w]))[0], Vprime))
-                guess = x0 + (x1 - x0) * (w - lo) / (hi - lo)
+                if guess is None:
+                    guess = x0 + (x1 - x0) * (w - lo) / (hi - lo)
                 return r[int(np.argmin(chordal(r, guess)))]
 
-            jump = -1 if x1.imag > x0.imag else 1
             try:
                 wc = brentq(lambda w: root_at(w).imag, lo, hi, xtol=1e-15 * max(1.0, abs(lo)),
                             rtol=4 * np.finfo(float).eps, maxiter=200)
                 Vc = root_at(wc)
+                # the jump from the local slope of Im V_j at the crossing (the bracket's end
+                # points may be far apart on a coarse grid)
+                h = max(1e-7 * (hi - lo), 1e-12 * max(1.0, abs(wc)))
+                slope = root_at(min(wc + h, hi), Vc).imag - root_at(max(wc - h, lo), Vc).imag
+                jump = -1 if slope > 0 else 1
             except (ValueError, RuntimeError) as exc:  # recorded, never dropped
-                failed.append(LocusCrossing(float(0.5 * (x0.real + x1.real)), (0.5 * (lo + hi),), jump,
-                                            float("nan"), f"bracket failed: {exc}"))
+                failed.append(LocusCrossing(float(0.5 * (x0.real + x1.real)), (0.5 * (lo + hi),),
+                                            -1 if x1.imag > x0.imag else 1, float("nan"),
+                                            f"bracket failed: {exc}"))
                 continue
             item = LocusCrossing(float(Vc.real), (float(wc),), jump, float(abs(Vc.imag)))
             if item.residual > tol_im * (1.0 + abs(Vc.real)):

@@ -22,10 +22,10 @@ largest number of boundaries of any point, padded with NaN / 0 / "" / -1):
                        /n_boundaries (n, n_v)
                        /certified    (n, n_v)
                        /point_status (n, n_v)
-                       /n_evaluations, /seconds, /level (n, n_v)
+                       /n_evaluations, /level, /n_nu, /n_samples (n, n_v)
                        /outside_V_c  (n, n_v, M)   real locus points beyond V_max (full)
                        /V_max        (n, n_v)
-    <criterion>/<route>/approximations  (list of str)
+                       /approximations (n,)      what was assumed, "; "-joined
 """
 from __future__ import annotations
 
@@ -141,7 +141,8 @@ def summarise(points) -> dict:
 
 # ------------------------------------------------------------------------------------------
 # serializer
-_STAT_KEYS = ("n_evaluations", "seconds", "level", "n_nu")
+#: statistics written per result (deterministic ones only: timings go to the history)
+_STAT_KEYS = ("n_evaluations", "level", "n_nu", "n_samples")
 
 
 def stack_points(points, v_values) -> dict:
@@ -150,7 +151,7 @@ def stack_points(points, v_values) -> dict:
     v_values = np.asarray(v_values, dtype=float)
     nv = v_values.size
     done = [p for p in points if p is not None]
-    tree: dict = {"completed": np.array([p is not None for p in points])}
+    tree: dict = {}
     if not done:
         return tree
     pnames = sorted({k for p in done for k in p.parameters})
@@ -168,6 +169,11 @@ def stack_points(points, v_values) -> dict:
         for key in p.keys():
             if key not in keys:
                 keys.append(key)
+    # one boundary axis for every (criterion, route): N, K, M are maxima over all of them
+    flat = [c for p in done for c in p.couplings]
+    sizes = (max([len(c.boundaries) for c in flat] + [1]),
+             max([len(b.nu) for c in flat for b in c.boundaries] + [1]),
+             max([len(c.outside) for c in flat] + [1]))
     for criterion, route in keys:
         cells = [[None] * nv for _ in range(n)]
         for i, p in enumerate(points):
@@ -178,20 +184,13 @@ def stack_points(points, v_values) -> dict:
                     cells[i][j] = p.get(criterion, route, v)
                 except KeyError:
                     pass
-        tree.setdefault(criterion, {})[route] = _stack_cells(cells, criterion)
-    tree["summary"] = {k: v for k, v in summarise(done).items() if k != "by_status"}
-    statuses = summarise(done)["by_status"]
-    tree["summary"]["boundary_status"] = np.array(sorted(statuses), dtype=str) if statuses else np.array([], dtype=str)
-    tree["summary"]["boundary_status_count"] = np.array([statuses[s] for s in sorted(statuses)], dtype=np.int64)
+        tree.setdefault(criterion, {})[route] = _stack_cells(cells, criterion, sizes)
     return tree
 
 
-def _stack_cells(cells, criterion) -> dict:
+def _stack_cells(cells, criterion, sizes) -> dict:
     n, nv = len(cells), len(cells[0])
-    flat = [c for row in cells for c in row if c is not None]
-    N = max([len(c.boundaries) for c in flat] + [1])
-    K = max([len(b.nu) for c in flat for b in c.boundaries] + [1])
-    M = max([len(c.outside) for c in flat] + [1])
+    N, K, M = sizes
     out = {
         "V_c": np.full((n, nv, N), np.nan), "nu_c": np.full((n, nv, N, K), np.nan),
         "jump": np.zeros((n, nv, N), np.int64), "error": np.full((n, nv, N), np.nan),
@@ -233,14 +232,15 @@ def _stack_cells(cells, criterion) -> dict:
                 out["outside_V_c"][i, j, : len(c.outside)] = [b.V for b in c.outside]
     out["status"] = out["status"].astype(str)
     out["point_status"] = out["point_status"].astype(str)
-    out["approximations"] = np.array(approx, dtype=str)
+    # what was assumed, per scan point (the same for every |V'|), "; "-joined
+    out["approximations"] = np.array(["; ".join(approx) if any(c is not None for c in row) else ""
+                                      for row in cells], dtype=str)
     return out
 
 
-def point_from_tree(tree: dict, index: int, v_values) -> PhasePoint | None:
-    """The PhasePoint ``index`` of a stacked ``results`` tree (None if not completed)."""
-    if not bool(np.asarray(tree.get("completed", []))[index]):
-        return None
+def point_from_tree(tree: dict, index: int, v_values) -> PhasePoint:
+    """The PhasePoint ``index`` of a stacked ``results`` tree (the inverse of
+    :func:`stack_points` for a completed point)."""
     params = {k: float(np.asarray(v)[index]) for k, v in tree.get("parameters", {}).items()
               if np.isfinite(np.asarray(v)[index])}
     chi0 = {r: np.asarray(v)[index] for r, v in tree.get("chi0", {}).items()
@@ -250,7 +250,8 @@ def point_from_tree(tree: dict, index: int, v_values) -> PhasePoint | None:
     couplings = []
     for criterion in ("paper", "full"):
         for route, g in sorted(tree.get(criterion, {}).items()):
-            approx = tuple(str(a) for a in np.atleast_1d(g.get("approximations", [])))
+            joined = str(np.asarray(g.get("approximations", np.array([""] * (index + 1))))[index])
+            approx = tuple(a for a in joined.split("; ") if a)
             for j, v in enumerate(np.asarray(v_values, dtype=float)):
                 nb = int(np.asarray(g["n_boundaries"])[index, j])
                 if nb < 0:

@@ -40,10 +40,14 @@ from keldysh.response import PoleResponse, pair_response_matrix_quadrature
 from solvers import born_markov
 from solvers.parallel import rank_of, size_of
 
-__all__ = ["Route", "ROUTES", "get_route", "ChiEvaluator", "BLOCK"]
+__all__ = ["Route", "ROUTES", "get_route", "ChiEvaluator", "BLOCK", "block_size", "pair_susceptibility", "route_samples"]
 
-#: samples per block of the deterministic k sum
+#: samples per block of the deterministic k sum: ~n/64, between MIN_BLOCK and BLOCK (a function
+#: of the mesh size only, so the block sums do not depend on the number of ranks)
 BLOCK = 2048
+MIN_BLOCK = 16
+#: a rank keeps its blocks between calls up to this many samples (else rebuilds them per call)
+CACHE_SAMPLES = 1 << 18
 
 
 def _diag(cp, cm) -> np.ndarray:
@@ -162,19 +166,33 @@ class ChiEvaluator:
         self.system, self.mesh, self.comm = system, mesh, comm
         self.options = dict(options or {})
         n = len(mesh)
-        self.n_blocks = max(1, -(-n // BLOCK))
-        rank, size = rank_of(comm), size_of(comm)
-        base, extra = divmod(self.n_blocks, size)
-        first = rank * base + min(rank, extra)
-        mine = base + (1 if rank < extra else 0)
-        self.first_block = first
-        self._blocks = []
-        for b in range(first, first + mine):
-            part = mesh._subset(slice(b * BLOCK, min(n, (b + 1) * BLOCK)))
-            modes = system.modes(part)
-            self._blocks.append((modes, self.route.prepare(modes, self.options) if len(modes) else None))
+        self.block = block = block_size(n)
+        self.n_blocks = max(1, -(-n // block))
+        # this rank's whole blocks of the global mesh order (block boundaries do not depend on
+        # the number of ranks, so neither do the block sums)
+        self.shard = mesh.shard(rank_of(comm), size_of(comm), block=block)
+        self.first_block = _first_block(self.n_blocks, rank_of(comm), size_of(comm))
+        m = len(self.shard)
+        self._slices = [slice(i, min(m, i + block)) for i in range(0, m, block)]
+        local = sum(sl.stop - sl.start for sl in self._slices)
+        #: blocks (samples and per-block state) are kept between calls when this rank's share
+        #: is at most CACHE_SAMPLES samples, and rebuilt block by block on every call otherwise
+        #: (bounded memory for very large meshes)
+        self.cached = local <= CACHE_SAMPLES
+        self._blocks = [self._build(sl) for sl in self._slices] if self.cached else None
         self.n_z_evaluated = 0
         self.seconds = 0.0
+
+    def _build(self, sl):
+        modes = self.system.modes(self.shard._subset(sl))
+        return modes, (self.route.prepare(modes, self.options) if len(modes) else None)
+
+    def _each_block(self):
+        if self.cached:
+            yield from self._blocks
+        else:
+            for sl in self._slices:
+                yield self._build(sl)
 
     def _reduce(self, local: np.ndarray) -> np.ndarray:
         """local (n_local_blocks, ...) block sums -> the ordered sum over all blocks."""
@@ -195,8 +213,14 @@ class ChiEvaluator:
     def __call__(self, z) -> np.ndarray:
         t0 = time.perf_counter()
         zs = np.atleast_1d(np.asarray(z, dtype=complex))
-        local = np.zeros((len(self._blocks), zs.size, 2, 2), complex)
-        for i, (modes, state) in enumerate(self._blocks):
+        if zs.ndim != 1 or not np.all(np.isfinite(zs)):
+            raise ValueError(f"z: must be finite, a scalar or 1-d (got shape {zs.shape})")
+        if np.any(zs.imag < 0):
+            raise ValueError(f"z: the retarded continuation needs Im z >= 0, got {zs[zs.imag < 0][0]!r}")
+        if not self.route.complex_z and np.any(zs.imag != 0):
+            raise ValueError(f"z: the {self.route.name} route needs a real frequency, got {zs[zs.imag != 0][0]!r}")
+        local = np.zeros((len(self._slices), zs.size, 2, 2), complex)
+        for i, (modes, state) in enumerate(self._each_block()):
             if len(modes):
                 local[i] = self.route.block_sum(modes, state, zs, self.options)
                 if not np.all(np.isfinite(local[i])):
@@ -210,14 +234,43 @@ class ChiEvaluator:
 
     def static(self) -> np.ndarray:
         """chi_ab(0) for the paper criterion (Eq. 13 itself for the paper route), (2, 2)."""
-        local = np.zeros((len(self._blocks), 2, 2), complex)
-        for i, (modes, state) in enumerate(self._blocks):
+        local = np.zeros((len(self._slices), 2, 2), complex)
+        for i, (modes, state) in enumerate(self._each_block()):
             if len(modes):
                 local[i] = np.sum(modes.weight[:, None, None] * self.route.static_kernel(modes, state), axis=0)
         return self._reduce(local)
+
+
+def block_size(n: int) -> int:
+    """Samples per block for a mesh of ``n`` samples (see :data:`BLOCK`)."""
+    return int(min(BLOCK, max(MIN_BLOCK, -(-n // 64))))
+
+
+def _first_block(n_blocks: int, rank: int, size: int) -> int:
+    """Index of the first block of ``rank`` (as :func:`keldysh.kmesh.shard_bounds` splits blocks)."""
+    from keldysh.kmesh import shard_bounds
+
+    return int(shard_bounds(n_blocks, size)[rank])
 
 
 def _mpi_complex():
     from mpi4py import MPI
 
     return MPI.C_DOUBLE_COMPLEX
+
+
+def route_samples(route: str, modes: ModeArrays, z=0.0, *, n_per_panel: int = 20) -> np.ndarray:
+    """chi_ab,k(z) per sample of ``modes`` by one route, (M, 2, 2) (no weights, no MPI)."""
+    r = get_route(route)
+    options = {"n_per_panel": n_per_panel}
+    return r.samples(modes, r.prepare(modes, options), complex(z), options)
+
+
+def pair_susceptibility(system: DrivenSystem, mesh, route: str = "born_markov", z=0.0, *, comm=None,
+                        n_per_panel: int = 20) -> np.ndarray:
+    """chi_ab(z) = (1/N) Σ_{k∈K+} chi_ab,k(z) of one route: (2, 2) for a scalar z, (n_z, 2, 2)
+    for an array (a, b ∈ (+, -); spec §6, §9).  For many calls on one mesh build a
+    :class:`ChiEvaluator` once instead."""
+    ev = ChiEvaluator(route, system, mesh, comm, {"n_per_panel": n_per_panel})
+    out = ev(z)
+    return out[0] if np.ndim(z) == 0 else out

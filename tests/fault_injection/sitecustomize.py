@@ -25,8 +25,8 @@ if _value.lstrip("-").isdigit():
             return f"k = ({k[0]:.6g}, {k[1]:.6g})"
         return f"e_k = {record['energies'][0]:.6g}"
 
-    def _failing_shard(self, rank, size):
-        part = _shard(self, rank, size)
+    def _failing_shard(self, rank, size, **kwargs):
+        part = _shard(self, rank, size, **kwargs)
         if rank == _FAIL:
             raise RuntimeError(f"injected failure on rank {rank} in its k loop at {_first_sample(part)} "
                                f"({FAIL_RANK_ENV}={rank})")

@@ -49,11 +49,17 @@ def resolution_warnings(cfg: Config) -> list[str]:
         else:
             omegas = np.array([cfg.drive.Omega])
         width = max(float(np.min(omegas)), gamma)
-        centres = [cfg.drive.omega0 / 2]
         model = cfg.physical_model()
+        if cfg.scanned("omega0"):
+            centres = list(values / 2)
+        elif cfg.scanned("detuning"):
+            centres = list((model.delta + values) / 2)
+        else:
+            centres = [cfg.drive.omega0 / 2]
         lo, hi = model.band_edges()
-        if not lo < centres[0] < hi:
-            out.append(f"drive.omega0: the resonance omega0/2 = {centres[0]:g} is outside band 2 "
+        outside = [c for c in centres if not lo < c < hi]
+        if outside:
+            out.append(f"drive.omega0: the resonance omega0/2 = {outside[0]:g} is outside band 2 "
                        f"({lo:g}, {hi:g}): no k is resonant with the drive")
     else:
         width = cfg.baths.Gamma12

@@ -20,11 +20,10 @@ from typing import Any, ClassVar
 from keldysh.kmesh import EnergyMesh, KMesh, Resonance
 from keldysh.refined_kmesh import RefinedKMesh
 from solvers.gap import GAP_ROUTES
-from solvers.scan import shell_mesh
-from solvers.susceptibility import ROUTES
+from solvers.stability import ROUTES, shell_mesh
 
-from .validation import (ConfigError, Validated, check_keys, checked, choice_list, integer, number,
-                         number_list, string)
+from .validation import (ConfigError, Validated, boolean, check_keys, checked, choice_list, integer,
+                         number, number_list, string)
 
 __all__ = ["CRITERIA", "ExactDosMesh", "ShellMesh", "MonkhorstPackMesh", "RefinedPolarMesh", "MESHES",
            "EtaMapNumerics", "SusceptibilityNumerics", "PhaseDiagramNumerics", "GapNumerics",
@@ -49,6 +48,14 @@ class _Mesh(Validated):
         """The keys of this mesh and their values."""
         return dataclasses.asdict(self)
 
+    def refined(self, level: int) -> "_Mesh":
+        """This mesh at resolution ``level`` (0: itself), about twice the samples per level:
+        the certification of the phase-diagram task compares successive levels."""
+        return self if level == 0 else dataclasses.replace(self, **self._refine(level))
+
+    def _refine(self, level: int) -> dict[str, Any]:
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class ExactDosMesh(_Mesh):
@@ -64,12 +71,15 @@ class ExactDosMesh(_Mesh):
     def build(self, system, resonance, numerics):
         return EnergyMesh.resonant(system.model, resonance, self.n_resonance, self.n_band)
 
+    def _refine(self, level):
+        return {"n_resonance": self.n_resonance * 2**level, "n_band": self.n_band * 2**level}
+
 
 @dataclass(frozen=True)
 class ShellMesh(_Mesh):
     """"exact-dos-shell": the same with the resonance shell resolved uniformly, panels of
     ``shell_resolution`` Γ (Γ = Γ1 + Γ2, or Γ12) with ``shell_order`` Gauss points, over the
-    window that the ν grid probes (``nu_span``; :func:`solvers.scan.shell_mesh`): what the full
+    window that the ν grid probes (``nu_span``; :func:`solvers.stability.shell_mesh`): what the full
     criterion needs at real ν away from the pair energy (susceptibility, phase-diagram)."""
 
     KIND = "exact-dos-shell"
@@ -78,6 +88,9 @@ class ShellMesh(_Mesh):
 
     def build(self, system, resonance, numerics):
         return shell_mesh(system, numerics.nu_span, self.shell_resolution, self.shell_order)
+
+    def _refine(self, level):
+        return {"shell_resolution": self.shell_resolution / 2**level}
 
 
 @dataclass(frozen=True)
@@ -97,6 +110,9 @@ class MonkhorstPackMesh(_Mesh):
     def build(self, system, resonance, numerics):
         return KMesh.driven_half(system.model, self.nk)
 
+    def _refine(self, level):
+        return {"nk": 2 * int(round(self.nk * 2 ** (level / 2) / 2))}
+
 
 @dataclass(frozen=True)
 class RefinedPolarMesh(_Mesh):
@@ -111,6 +127,9 @@ class RefinedPolarMesh(_Mesh):
     def build(self, system, resonance, numerics):
         s = self.refine_level
         return RefinedKMesh.resonant(system.model, resonance, s, 2 * s, 4 * s, 2 * s)
+
+    def _refine(self, level):
+        return {"refine_level": int(round(self.refine_level * 2 ** (level / 2)))}
 
 
 #: ``numerics.mesh`` -> its dataclass
@@ -131,35 +150,43 @@ class EtaMapNumerics(Validated):
 
 @dataclass(frozen=True)
 class SusceptibilityNumerics(Validated):
-    """susceptibility: the k-sum ``mesh``, ``n_per_panel`` (frequency points per panel of the
-    Keldysh quadrature), ``routes`` (paper, born_markov, keldysh, poles; "keldysh" is the
-    quadrature of :func:`keldysh.greens.pair_response_quadrature`), ``nu_per_panel`` and
-    ``nu_span``: the real-frequency grid of chi(ν) (:func:`solvers.scan.default_nu_grid`:
-    adapted panels at the pair energy -2μ and the Rabi sidebands, ``nu_per_panel`` points
-    each, clipped to -2μ ± nu_span (Γ1 + Γ2 + 2Ω + 2T))."""
+    """susceptibility: the k-sum ``mesh``, ``routes`` (:data:`solvers.stability.ROUTES`:
+    paper, born_markov, keldysh — the exact pole-sum Keldysh response —, quadrature — the
+    same by frequency quadrature, its oracle —, poles — finite-Δ differences of the pole-sum
+    rho), ``n_per_panel`` (frequency points per panel of the quadrature route),
+    ``nu_per_panel`` and ``nu_span``: the real-frequency grid of chi(ν)
+    (:func:`solvers.stability.default_nu_grid`: adapted panels at the pair energy -2μ and the
+    Rabi sidebands, ``nu_per_panel`` points each, clipped to -2μ ± nu_span (Γ1 + Γ2 + 2Ω + 2T))."""
 
     TABLE = "numerics"
     mesh: _Mesh | None = None
     n_per_panel: int = checked(32, integer, ge=4)
-    routes: tuple[str, ...] = checked(("paper", "born_markov"), choice_list, choices=ROUTES)
+    routes: tuple[str, ...] = checked(("paper", "born_markov"), choice_list, choices=tuple(ROUTES))
     nu_per_panel: int = checked(8, integer, ge=2)
     nu_span: float = checked(8.0, number, gt=0)
 
 
 @dataclass(frozen=True)
 class PhaseDiagramNumerics(Validated):
-    """phase-diagram: as :class:`SusceptibilityNumerics` (the ν grid is that of the full
-    criterion), plus the ``criteria`` (paper, full) and ``v_values``, the |V'| at which V_c
-    is computed."""
+    """phase-diagram: as :class:`SusceptibilityNumerics` (the ν grid is the starting grid of
+    the full criterion), plus the ``criteria`` (paper, full), ``v_values`` (the |V'| at which
+    V_c is computed), ``V_max`` (the full criterion's range |V| <= V_max; default
+    10 max(|V'|, t)), and the certification (:mod:`solvers.stability.pipeline`): ``certify``
+    (refine the mesh and the ν trace until two successive levels agree), ``tolerance``
+    (relative to max(|V_c|, t)), ``max_level`` (the work budget: levels 0..max_level)."""
 
     TABLE = "numerics"
     mesh: _Mesh | None = None
     n_per_panel: int = checked(32, integer, ge=4)
-    routes: tuple[str, ...] = checked(("paper", "born_markov"), choice_list, choices=ROUTES)
+    routes: tuple[str, ...] = checked(("paper", "born_markov"), choice_list, choices=tuple(ROUTES))
     criteria: tuple[str, ...] = checked(CRITERIA, choice_list, choices=CRITERIA)
     v_values: tuple[float, ...] = checked((0.0, 0.5, 1.0), number_list, ge=0)
     nu_per_panel: int = checked(8, integer, ge=2)
     nu_span: float = checked(8.0, number, gt=0)
+    V_max: float | None = checked(None, number, gt=0)
+    certify: bool = checked(True, boolean)
+    tolerance: float = checked(1e-4, number, gt=0, lt=0.1)
+    max_level: int = checked(3, integer, ge=0, le=6)
 
 
 @dataclass(frozen=True)
@@ -221,7 +248,7 @@ USED_BY = {key: tuple(t for t in TASKS if key in _task_keys(t))
 #: keys that existed under another name: the error says what to use instead
 _RENAMED = {
     "numerics.nu_points": "numerics.nu_per_panel (points per panel of the adapted ν grid, "
-                          "solvers.scan.default_nu_grid)",
+                          "solvers.stability.default_nu_grid)",
 }
 
 

@@ -23,7 +23,7 @@ __all__ = ["PATTERNS", "BATH_KINDS", "SCAN_PARAMETERS", "ModelParams", "DrivePar
 
 PATTERNS = ("valley", "dichroic")
 BATH_KINDS = ("paper", "quasi_thermal")
-SCAN_PARAMETERS = ("Omega_over_Gamma", "Omega", "mu2", "delta")
+SCAN_PARAMETERS = ("Omega_over_Gamma", "Omega", "omega0", "detuning", "mu2", "delta")
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,8 @@ class InteractionParams(Validated):
         return complex(self.Vprime * np.exp(1j * self.phi))
 
 
-_SCAN_BOUNDS = {"Omega_over_Gamma": {"ge": 0}, "Omega": {"ge": 0}, "mu2": {}, "delta": {"gt": 0}}
+_SCAN_BOUNDS = {"Omega_over_Gamma": {"ge": 0}, "Omega": {"ge": 0}, "omega0": {"gt": 0}, "detuning": {},
+                "mu2": {}, "delta": {"gt": 0}}
 _SCAN_GENERATOR = ("start", "stop", "num", "log")
 
 
@@ -123,8 +124,9 @@ _SCAN_GENERATOR = ("start", "stop", "num", "log")
 class ScanParams:
     """The swept parameter and its values.
 
-    ``parameter``: "Omega_over_Gamma" (Ω = value x Γ, Γ = Γ1 + Γ2), "Omega", "mu2"
-    (quasi-thermal baths) or "delta" (eta-map).  Either ``values`` (a strictly increasing or
+    ``parameter``: "Omega_over_Gamma" (Ω = value x Γ, Γ = Γ1 + Γ2), "Omega", "omega0" (the
+    drive frequency), "detuning" (ω0 - δ, so ω0 = δ + value), "mu2" (quasi-thermal baths)
+    or "delta" (eta-map).  Either ``values`` (a strictly increasing or
     decreasing list) or ``start``, ``stop``, ``num`` and optionally ``log`` (log-spaced,
     start and stop > 0).  After construction ``values`` holds the expanded tuple and the
     generator fields are None: a scan is its list of values."""

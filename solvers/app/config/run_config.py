@@ -93,7 +93,7 @@ class Config:
         elif self.baths is not None and self.baths.kind == "quasi_thermal":
             allowed = ("mu2",)
         else:
-            allowed = ("Omega_over_Gamma", "Omega")
+            allowed = ("Omega_over_Gamma", "Omega", "omega0", "detuning")
         if scan.parameter not in allowed:
             context = f"task {task!r}" if task == "eta-map" else \
                 f"baths.kind = {self.baths.kind if self.baths else 'paper'!r}"
@@ -133,7 +133,12 @@ class Config:
             forbid("drive.Omega", drive.Omega, f"set by the scan (scan.parameter = {self.scan.parameter!r}); remove it")
         elif drive.Omega is None:
             drive = dataclasses.replace(drive, Omega=0.0)
-        if drive.omega0 is None:
+        if self.scanned("omega0") or self.scanned("detuning"):
+            forbid("drive.omega0", drive.omega0, f"set by the scan (scan.parameter = {self.scan.parameter!r}); remove it")
+            if self.scanned("detuning") and min(self.scan.values) <= -self.model.delta:
+                raise ConfigError("scan.values", f"detunings must be > -delta = {-self.model.delta:g} "
+                                  f"(omega0 = delta + detuning > 0; got {min(self.scan.values):g})")
+        elif drive.omega0 is None:
             drive = dataclasses.replace(drive, omega0=self.model.delta + 0.1 * self.model.t)
         set_field(self, "drive", drive)
         if task == "spectral" and resonance_on_cut(self.physical_model(), drive.omega0 / 2) is None:
@@ -190,12 +195,17 @@ class Config:
             mu2 = value if parameter == "mu2" else b.mu2
             return quasi_thermal_system(model, b.Gamma12, b.mu, mu2, b.temperature, b.reading)
         Omega = self.drive.Omega
+        omega0 = self.drive.omega0
+        if parameter == "omega0":
+            omega0 = value
+        elif parameter == "detuning":
+            omega0 = model.delta + value
         if parameter == "Omega_over_Gamma":
             Omega = value * b.Gamma
         elif parameter == "Omega":
             Omega = value
         baths = BathSet.paper(b.Gamma1, b.Gamma2, b.mu, b.temperature)
-        return DrivenSystem(model, self.drive.omega0, float(Omega), baths, b.mu, self.drive.pattern)
+        return DrivenSystem(model, float(omega0), float(Omega), baths, b.mu, self.drive.pattern)
 
     def resonance(self, system: DrivenSystem) -> Resonance:
         """The shell that the exact-DOS and refined-polar meshes resolve.
@@ -270,7 +280,9 @@ class Config:
         if self.model.delta is not None:
             parts.append(f"δ={self.model.delta:g}t")
         if self.drive is not None:
-            parts.append(f"ω0={self.drive.omega0:g}")
+            if self.drive.omega0 is not None:
+                parts.append(f"ω0-δ={self.drive.omega0 - self.model.delta:g}t" if self.model.delta is not None
+                             else f"ω0={self.drive.omega0:g}")
             if self.drive.Omega is not None:
                 parts.append(f"Ω={self.drive.Omega:g}")
         if self.baths is not None:

@@ -77,14 +77,15 @@ def number(key: str, value: Any, *, gt=None, ge=None, lt=None, le=None) -> float
     return value
 
 
-def integer(key: str, value: Any, *, ge=None, even=False) -> int:
-    """An integer (not a bool, not a float) >= ``ge``, even if ``even``."""
+def integer(key: str, value: Any, *, ge=None, le=None, even=False) -> int:
+    """An integer (not a bool, not a float) in [``ge``, ``le``], even if ``even``."""
     what = "an even integer" if even else "an integer"
-    bounds = f" >= {ge}" if ge is not None else ""
+    bounds = (f" >= {ge}" if ge is not None else "") + (" and" if ge is not None and le is not None else "") \
+        + (f" <= {le}" if le is not None else "")
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise ConfigError(key, f"must be {what}{bounds} (got {show(value)})")
     value = int(value)
-    if (ge is not None and value < ge) or (even and value % 2):
+    if (ge is not None and value < ge) or (le is not None and value > le) or (even and value % 2):
         raise ConfigError(key, f"must be {what}{bounds} (got {value})")
     return value
 

@@ -19,22 +19,23 @@ task               what it computes
 ``eta-map``        circular dichroism η(k) (Eq. 2) on a uniform grid over the first Brillouin
                    zone, for model.delta or every δ of a ``delta`` scan; which centre is K+
 ``susceptibility`` chi_±(ν) (spec §6) of every route at ν = 0 and on the ν grid
-``phase-diagram``  critical couplings V_c (both branches) under the paper and the full
-                   criterion for every route (:func:`solvers.scan.phase_point`) along a scan of
-                   Ω/Γ, Ω or μ2; the K+ polarisation P(μ2) for μ2 scans
+``phase-diagram``  certified critical couplings V_c under the paper and the full criterion
+                   for every route (:func:`solvers.stability.phase_point`) along a scan of
+                   Ω/Γ, Ω, ω0, ω0 - δ or μ2; the K+ polarisation P(μ2) for μ2 scans
 ``gap``            nonzero steady state (Δ+, Δ-, ν) of the gap equation (:func:`solvers.gap.solve_gap`)
 ``spectral``       A(k, ω) and the occupied weight -iG^<(k, ω) (spec §3) on the cut through K+
                    along kx, the distribution -iG^</A, and the populations n22_k, 1 - n11_k
 =================  ==========================================================================
 
-Array axes: scans first (n_scan, ...), then |V'| values (n_v), then the two branches of
-V_c (lower, upper; NaN where a branch does not exist).  Spectral data: (n_cut, n_omega, 4)
-with the Nambu modes (c_k1, c_k2, c+_-k1, c+_-k2) last.
+Array axes: scans first (n_scan, ...), then |V'| values (n_v), then boundaries (phase-diagram:
+layout in :mod:`solvers.stability.results`).  Spectral data: (n_cut, n_omega, 4) with the
+Nambu modes (c_k1, c_k2, c+_-k1, c+_-k2) last.
 
-Route names: "keldysh" is the real-frequency quadrature of the Keldysh pair response in
-the susceptibility and phase-diagram tasks (:mod:`solvers.susceptibility`; "poles" is the
-finite-Δ difference of the exact pole sum there) but the exact pole sum of the correlators
-in the gap task (:mod:`solvers.gap`) and in the populations of the spectral task.
+Route names mean the same everywhere (:data:`solvers.stability.ROUTES`): "keldysh" is the
+exact Keldysh answer (the closed-form pole-sum linear response in the susceptibility and
+phase-diagram tasks, the exact pole sum of the correlators in the gap task and the spectral
+populations), "quadrature" its frequency-quadrature oracle, "poles" finite-Δ differences of
+the pole sum, "born_markov" the Lyapunov (Lindblad) limit, "paper" the paper's Eq. (9)/(13).
 """
 from __future__ import annotations
 

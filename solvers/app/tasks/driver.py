@@ -5,7 +5,8 @@ per-point timings, resuming from an earlier run, the checkpoints and stopping on
 A task gives it a ``point(i, value) -> dict`` function (the physics of one scan point:
 arrays that the driver stacks along a new first axis of length n_scan, NaN where a point
 is not done) and a ``sections() -> dict`` function (the task's own ``mesh`` and ``grids``
-sections of the output).  The caller gives :class:`ScanHooks` (resume state, checkpoint
+sections of the output; a task that serializes its points itself returns ``results`` there
+too, and may add entries to ``history``).  The caller gives :class:`ScanHooks` (resume state, checkpoint
 writer, stop flag) and a :class:`Progress`.
 """
 from __future__ import annotations
@@ -78,12 +79,19 @@ def scan_resume_state(loaded, n: int) -> dict:
         completed = np.asarray(ck.get("completed", []), dtype=bool)
     if completed.shape != (n,):
         raise ValueError(f"checkpoint has {completed.size} scan points, the config has {n}")
-    results = {}
-    for key, value in (loaded.results or {}).items():
-        arr = np.asarray(value)
-        if arr.ndim == 0 or arr.shape[0] != n:
-            raise ValueError(f"results/{key} does not have the scan ({n} points) as first axis")
-        results[key] = arr.copy()
+    def scan_arrays(tree, where):
+        out = {}
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                out[key] = scan_arrays(value, f"{where}/{key}")
+                continue
+            arr = np.asarray(value)
+            if arr.ndim == 0 or arr.shape[0] != n:
+                raise ValueError(f"{where}/{key} does not have the scan ({n} points) as first axis")
+            out[key] = arr.copy()
+        return out
+
+    results = scan_arrays(loaded.results or {}, "results")
     history = {k: np.asarray(v).copy() for k, v in (loaded.history or {}).items()
                if isinstance(v, np.ndarray) and v.shape[:1] == (n,)}
     return {"completed": completed, "results": results, "history": history,
@@ -140,8 +148,9 @@ class ScanDriver:
     def output(self, sections: Callable[[], dict], finished: bool) -> dict:
         """The results-file sections now: stacked results, the task's sections, the timings
         and completed flags, and (unless finished) the checkpoint."""
-        out: dict[str, Any] = {"results": dict(self.results), **sections(),
-                               "history": {"seconds": self.seconds.copy(), "completed": self.completed.copy()}}
+        own = sections()
+        history = {"seconds": self.seconds.copy(), "completed": self.completed.copy(), **own.pop("history", {})}
+        out: dict[str, Any] = {"results": own.pop("results", dict(self.results)), **own, "history": history}
         if not finished:
             out["checkpoint"] = {"completed": self.completed.copy(), "n_completed": int(self.completed.sum()),
                                  "n_scan": int(self.n)}
