@@ -168,6 +168,13 @@ def pair_response_matrix(modes: ModeArrays, z=0.0, dressed: bool = True, rho0=No
     from the propagator (A_pp and H; both blocks) but keeps it in rho0: the structure of the
     paper's Eq. (9) (then chi is diagonal).
 
+    Gauge (spec §9): a change u_ak -> e^{iθ_a(k)} u_ak of the Bloch vectors multiplies Ω_{±k}
+    by e^{i(θ_1 - θ_2)(±k)} and the pair fields by f_+ = e^{-i(θ_2(k) + θ_1(-k))},
+    f_- = e^{-i(θ_1(k) + θ_2(-k))}; then chi_k -> D chi_k D†, D = diag(f_+, f_-): the diagonal
+    and det chi_k are invariant, and in the gauges that keep V, V' constant (f_± = const, i.e.
+    Ω_k and Ω_-k rotated by a common phase) every entry is.  The off-diagonal entries carry the
+    phase of Ω_k conj(Ω_-k).
+
     Returns (M, 2, 2) = (sample, a, b) for a scalar z, (n_z, M, 2, 2) for a 1-d array.
     """
     if rho0 is None:
