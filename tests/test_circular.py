@@ -567,3 +567,20 @@ def test_finite_delta_pair_sums_of_the_gap_solver_linearise_to_the_chi_matrix(ro
         col = (gap_pair_sums(system, mesh, dp, dm, nu, route) -
                gap_pair_sums(system, mesh, -dp, -dm, nu, route)) / (2 * d)
         assert np.allclose(col, chi[:, b], rtol=0, atol=1e-7 * np.abs(chi).max())
+
+
+def test_conversion_of_the_circular_drive_vanishes_on_uniform_meshes_as_they_refine():
+    """The Monkhorst-Pack mesh is not C3 symmetric about K+: there the summed chi_+- of the
+    circular drive is a discretisation residual that vanishes as the mesh refines (measured
+    2.2e-3, 3.8e-4, 5e-6 at n = 60, 120, 240), whereas the phase-free drive converges to a
+    finite conversion (|chi_+-| ≈ 0.020)."""
+    model = HoneycombModel(1.0)
+    g = 0.01
+    off = {}
+    for pattern in ("circular", "circular-abs"):
+        system = DrivenSystem(model, 1.3, 0.04, BathSet.paper(g, g, -g), -g, pattern)
+        off[pattern] = [abs(bm.pair_response_matrix_sum(system.modes(KMesh.driven_half(model, n)), 0.0)[0, 0, 1])
+                        for n in (60, 120, 240)]
+    c, a = off["circular"], off["circular-abs"]
+    assert c[2] < 1e-2 * c[0] and c[2] < 1e-4
+    assert a[2] == pytest.approx(a[1], rel=0.02) and a[2] > 0.015
