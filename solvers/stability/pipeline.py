@@ -235,7 +235,7 @@ def phase_point(system: DrivenSystem, mesh_at: Callable[[int], object], v_values
         for crit in options.criteria:
             for v in v_values:
                 c = final[(crit, v)]
-                if not c.certified:
+                if not c.certified and options.certify:
                     log.warning("%s criterion, route %s, |V'| = %g: %s", crit, route_name, v, c.status)
                 couplings.append(c)
     return PhasePoint(params, chi0_all, {k: v for k, v in closed.items()}, couplings,

@@ -82,8 +82,7 @@ class Route:
         if self.name == "keldysh":
             return state.weighted_sum(z_values, w)
         if self.name in ("paper", "born_markov"):
-            sums = born_markov.pair_response_sum(modes, z_values, self.name == "born_markov", state)
-            return _diag(sums[:, 0], sums[:, 1])
+            return born_markov.pair_response_matrix_sum(modes, z_values, self.name == "born_markov", state)
         for i, z in enumerate(z_values):
             out[i] = np.sum(w[:, None, None] * self.samples(modes, state, complex(z), options), axis=0)
         return out
@@ -95,7 +94,7 @@ class Route:
         if z.imag < 0:
             raise ValueError(f"z: the retarded continuation needs Im z >= 0, got {z!r}")
         if self.name in ("paper", "born_markov"):
-            return _diag(*born_markov.pair_response(modes, z, dressed=self.name == "born_markov", rho0=state))
+            return born_markov.pair_response_matrix(modes, z, dressed=self.name == "born_markov", rho0=state)
         m = nambu_chemical_potentials(modes.bath_mu)
         if self.name == "keldysh":
             return state.samples(z)

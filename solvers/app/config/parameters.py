@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from keldysh.lattice import DRIVE_PATTERNS
 from solvers.fast_intraband import READINGS
 
 from .validation import (ConfigError, Validated, boolean, checked, forbid, integer, number, number_list,
@@ -21,7 +22,7 @@ from .validation import (ConfigError, Validated, boolean, checked, forbid, integ
 __all__ = ["PATTERNS", "BATH_KINDS", "SCAN_PARAMETERS", "ModelParams", "DriveParams", "BathParams",
            "InteractionParams", "ScanParams", "OutputParams"]
 
-PATTERNS = ("valley", "dichroic")
+PATTERNS = DRIVE_PATTERNS  # valley, dichroic (K+ only); circular, circular-abs (whole zone, spec §9)
 BATH_KINDS = ("paper", "quasi_thermal")
 SCAN_PARAMETERS = ("Omega_over_Gamma", "Omega", "omega0", "detuning", "mu2", "delta")
 
@@ -40,7 +41,9 @@ class ModelParams(Validated):
 class DriveParams(Validated):
     """The drive (spec §2): frequency ``omega0`` (ω0 > 0; None -> δ + 0.1 t, filled in by
     :class:`~.run_config.Config`), Rabi amplitude ``Omega`` (Ω >= 0; None -> 0, or set by
-    a scan) and the ``pattern`` "valley" (Ω_k = Ω in K+) or "dichroic" (Ω_k ∝ |P_+(k)|)."""
+    a scan) and the ``pattern``: "valley" (Ω_k = Ω in K+), "dichroic" (Ω_k ∝ |P_+(k)| in K+),
+    "circular" (σ+ light on the whole zone, Ω_k = Ω P_+(k)/|P_+(K+)| complex in the Bloch
+    gauge of the closed-form Bloch vectors, spec §9) or "circular-abs" (its phase-free |Ω_k|)."""
 
     TABLE = "drive"
     omega0: float | None = checked(None, number, gt=0)
