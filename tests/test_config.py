@@ -206,7 +206,8 @@ def test_dataclasses_validate_on_construction_and_are_frozen():
     with pytest.raises(ConfigError, match="^model.delta: must be > 0"):
         ModelParams(delta=-1.0)
     with pytest.raises(ConfigError, match="^drive.pattern:"):
-        DriveParams(pattern="circular")
+        DriveParams(pattern="sigma-")
+    assert DriveParams(pattern="circular").pattern == "circular"  # spec §9, whole zone
     with pytest.raises(ConfigError, match="^numerics.nk:"):
         MonkhorstPackMesh(nk=3)
     with pytest.raises(ConfigError, match="^numerics.nk: required"):

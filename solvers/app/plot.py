@@ -145,30 +145,22 @@ def plot_eta_map(data: io.Results, out: Path, stem: str) -> list[Path]:
     return [_save(fig, _title(data.config) + "\nK+ is the valley centre with η = +1", out, stem, "eta-map")]
 
 
-def _break_at_infinity(y: np.ndarray) -> np.ndarray:
-    """NaN between consecutive points where a branch passes through infinity (it changes sign
-    while large), so that the line is not drawn across the plot."""
-    y = np.array(y, dtype=float)
-    big = 10 * np.nanmax(np.abs(y[np.isfinite(y)])) if np.any(np.isfinite(y)) else np.inf
-    out = []
+def _break_at_infinity(x, y, scale: float):
+    """(x, y) with a NaN point inserted between consecutive points where a branch passes
+    through infinity, so that the line is not drawn across the plot.  Two samples of opposite
+    sign are joined through 0 or through ∞, whichever is the shorter way round the circle
+    θ = 2 arctan(y / ``scale``) (the real line closed at ∞)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    theta = 2 * np.arctan(y / scale)
+    xs, ys = [], []
     for i in range(y.size):
         if i and np.isfinite(y[i]) and np.isfinite(y[i - 1]) and y[i] * y[i - 1] < 0 \
-                and max(abs(y[i]), abs(y[i - 1])) > min(big, 10 * max(1.0, min(abs(y[i]), abs(y[i - 1])))):
-            out.append(np.nan)
-        out.append(y[i])
-    return np.array(out)
-
-
-def _x_with_breaks(x, y):
-    """x matching :func:`_break_at_infinity` (a NaN y gets the midpoint x)."""
-    xs = []
-    y = np.asarray(y, dtype=float)
-    for i in range(y.size):
-        if i and np.isfinite(y[i]) and np.isfinite(y[i - 1]) and y[i] * y[i - 1] < 0 \
-                and max(abs(y[i]), abs(y[i - 1])) > 10 * max(1.0, min(abs(y[i]), abs(y[i - 1]))):
+                and abs(theta[i] - theta[i - 1]) > np.pi:
             xs.append(0.5 * (x[i] + x[i - 1]))
+            ys.append(np.nan)
         xs.append(x[i])
-    return np.array(xs)
+        ys.append(y[i])
+    return np.array(xs), np.array(ys)
 
 
 def plot_phase_diagram(data: io.Results, out: Path, stem: str) -> list[Path]:
@@ -196,8 +188,8 @@ def plot_phase_diagram(data: io.Results, out: Path, stem: str) -> list[Path]:
             st = _PAPER_STYLES.get(route, dict(color="0.3", ls="-", lw=1.0, label=f"paper crit., {route}"))
             vc = np.asarray(g["V_c"], dtype=float)[:, j, :]
             for b in range(vc.shape[-1]):
-                y = vc[:, b]
-                ax.plot(_x_with_breaks(x, y), _break_at_infinity(y), color=st["color"], ls=st["ls"], lw=st["lw"])
+                ax.plot(*_break_at_infinity(x, vc[:, b], max(1.0, float(v))), color=st["color"], ls=st["ls"],
+                        lw=st["lw"])
             handles.setdefault(st["label"], Line2D([], [], color=st["color"], ls=st["ls"], lw=st["lw"],
                                                    label=st["label"]))
         shade = next((r for r in ("keldysh", "quadrature", "born_markov", "poles", "paper") if r in full), None)
@@ -209,7 +201,7 @@ def plot_phase_diagram(data: io.Results, out: Path, stem: str) -> list[Path]:
             for i in range(x.size):
                 ys = vc[i][np.isfinite(vc[i])]
                 ax.plot(np.full(ys.size, x[i]), ys, ls="none", marker=st["marker"], color=st["color"],
-                        ms=6 - k, mfc=st["color"] if cert[i] else "none", alpha=0.9)
+                        ms=max(3, 8 - 2 * k), mfc=st["color"] if cert[i] else "none", alpha=0.9)
                 bad = [vc[i, b] for b in range(vc.shape[1]) if np.isfinite(vc[i, b]) and status[i, b] not in ("ok",)]
                 if bad:
                     ax.plot(np.full(len(bad), x[i]), bad, ls="none", marker="x", color="red", ms=8)

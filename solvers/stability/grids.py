@@ -7,7 +7,8 @@ from keldysh.frequency import FrequencyGrid
 from keldysh.kmesh import EnergyMesh
 from keldysh.nambu import DrivenSystem
 
-__all__ = ["pair_energy", "feature_width", "default_nu_grid", "shell_mesh"]
+__all__ = ["pair_energy", "feature_width", "default_nu_grid", "shell_half_window", "shell_mesh",
+           "polar_shell_mesh"]
 
 
 def pair_energy(system: DrivenSystem) -> float:
@@ -37,6 +38,26 @@ def default_nu_grid(system: DrivenSystem, n_per_panel: int = 8, span: float = 8.
     return np.concatenate([E - tails[::-1], grid[np.abs(grid - E) <= half], E + tails])
 
 
+def shell_half_window(system: DrivenSystem, span: float = 8.0) -> float:
+    """Half-width in the band energy e of the shell the starting ν grid probes:
+    |ν - E| <= span (Γ + 2Ω + 2T) <-> |e - ω0/2| <= that / 2, plus 10 Γ."""
+    G = float(system.baths.gamma[0].sum())
+    T = float(np.max(system.baths.temperature))
+    return 0.5 * span * (G + 2 * system.Omega + 2 * T) + 10 * G
+
+
+def polar_shell_mesh(system: DrivenSystem, span: float = 8.0, resolution_over_gamma: float = 0.5,
+                     order: int = 4, n_angle: int = 16):
+    """The 2D counterpart of :func:`shell_mesh` for the direction-dependent drives
+    (:class:`keldysh.shell_kmesh.PolarShellKMesh`): the same shell, resolved uniformly in e,
+    ``n_angle`` Gauss angles per 120° sector."""
+    from keldysh.shell_kmesh import PolarShellKMesh
+
+    G = float(system.baths.gamma[0].sum())
+    return PolarShellKMesh.build(system.model, system.omega0 / 2, resolution_over_gamma * G,
+                                 shell_half_window(system, span), order=order, n_angle=n_angle)
+
+
 def shell_mesh(system: DrivenSystem, span: float = 8.0, resolution_over_gamma: float = 0.5,
                order: int = 4) -> EnergyMesh:
     """Energy mesh (valley pattern) with the resonance shell resolved uniformly at
@@ -46,8 +67,8 @@ def shell_mesh(system: DrivenSystem, span: float = 8.0, resolution_over_gamma: f
     The full criterion needs it: chi(ν) at real ν is a sum of per-sample Lorentzians of width
     ~Γ, which a mesh coarser than Γ turns into a comb with spurious real-axis crossings."""
     G = float(system.baths.gamma[0].sum())
+    half = shell_half_window(system, span)
     T = float(np.max(system.baths.temperature))
-    half = 0.5 * span * (G + 2 * system.Omega + 2 * T) + 10 * G
     mu = system.baths.mu  # lab frame; T = 0 steps of band 2 at e = μ_v2, of band 1 at e = -μ_v1
     breaks = [] if T > 0 else sorted({*mu[:, 1].tolist(), *(-mu[:, 0]).tolist()})
     return EnergyMesh.shell(system.model, system.omega0, resolution_over_gamma * G, half, order,

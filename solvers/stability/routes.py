@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from keldysh.greens import response_grids, rho_pole_sum
-from keldysh.nambu import DrivenSystem, ModeArrays, nambu_chemical_potentials, nambu_hamiltonian
+from keldysh.nambu import DrivenSystem, ModeArrays, nambu_chemical_potentials
 from keldysh.response import PoleResponse, pair_response_matrix_quadrature
 from solvers import born_markov
 from solvers.parallel import rank_of, size_of
@@ -126,7 +126,7 @@ def _finite_difference_response(modes: ModeArrays, nu: float) -> np.ndarray:
         for step in (d, 2 * d):
             S = []
             for sgn in (1.0, -1.0):
-                h = nambu_hamiltonian(modes.xi, modes.rabi, sgn * dp * step, sgn * dm * step, nu)
+                h = modes.hamiltonian(sgn * dp * step, sgn * dm * step, nu)  # both drive blocks
                 rho = rho_pole_sum(h, modes.gamma, mn, modes.temperature)
                 S.append(np.stack([rho[:, 1, 2], -rho[:, 0, 3]], axis=-1))
             f.append((S[0] - S[1]) / (2 * step))

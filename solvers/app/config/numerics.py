@@ -21,11 +21,13 @@ from keldysh.kmesh import EnergyMesh, KMesh, Resonance
 from keldysh.refined_kmesh import RefinedKMesh
 from solvers.gap import GAP_ROUTES
 from solvers.stability import ROUTES, shell_mesh
+from solvers.stability.grids import polar_shell_mesh
 
 from .validation import (ConfigError, Validated, boolean, check_keys, checked, choice_list, integer,
                          number, number_list, string)
 
-__all__ = ["CRITERIA", "ExactDosMesh", "ShellMesh", "MonkhorstPackMesh", "RefinedPolarMesh", "MESHES",
+__all__ = ["CRITERIA", "ExactDosMesh", "ShellMesh", "MonkhorstPackMesh", "RefinedPolarMesh", "PolarShellMesh",
+           "MESHES",
            "EtaMapNumerics", "SusceptibilityNumerics", "PhaseDiagramNumerics", "GapNumerics",
            "SpectralNumerics", "TASK_SPECS", "TASKS", "MESH_TASKS", "MESH_ONLY", "USED_BY",
            "default_mesh", "numerics_from_table", "numerics_table"]
@@ -87,7 +89,7 @@ class ShellMesh(_Mesh):
     shell_order: int = checked(4, integer, ge=1)
 
     def build(self, system, resonance, numerics):
-        return shell_mesh(system, numerics.nu_span, self.shell_resolution, self.shell_order)
+        return shell_mesh(system, getattr(numerics, "nu_span", 8.0), self.shell_resolution, self.shell_order)
 
     def _refine(self, level):
         return {"shell_resolution": self.shell_resolution / 2**level}
@@ -132,8 +134,31 @@ class RefinedPolarMesh(_Mesh):
         return {"refine_level": int(round(self.refine_level * 2 ** (level / 2)))}
 
 
+@dataclass(frozen=True)
+class PolarShellMesh(_Mesh):
+    """"polar-shell": the 2D counterpart of "exact-dos-shell" for the direction-dependent
+    drives (dichroic, circular): a polar mesh of K+ whose rays carry panels of
+    ``polar_resolution`` Γ in the band energy over the shell the ν grid probes (``nu_span``),
+    ``polar_order`` Gauss points each, ``polar_angles`` Gauss angles per 120° sector
+    (:class:`keldysh.shell_kmesh.PolarShellKMesh`, :func:`solvers.stability.grids.polar_shell_mesh`)."""
+
+    KIND = "polar-shell"
+    polar_resolution: float = checked(0.5, number, gt=0)
+    polar_order: int = checked(4, integer, ge=1)
+    polar_angles: int = checked(16, integer, ge=2)
+
+    def build(self, system, resonance, numerics):
+        return polar_shell_mesh(system, getattr(numerics, "nu_span", 8.0), self.polar_resolution, self.polar_order,
+                                self.polar_angles)
+
+    def _refine(self, level):
+        f = 2 ** (level / 2)  # twice the samples per level: finer in e and in angle
+        return {"polar_resolution": self.polar_resolution / f,
+                "polar_angles": int(round(self.polar_angles * f))}
+
+
 #: ``numerics.mesh`` -> its dataclass
-MESHES = {cls.KIND: cls for cls in (ExactDosMesh, ShellMesh, MonkhorstPackMesh, RefinedPolarMesh)}
+MESHES = {cls.KIND: cls for cls in (ExactDosMesh, ShellMesh, MonkhorstPackMesh, RefinedPolarMesh, PolarShellMesh)}
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import numpy as np
 
 from keldysh.greens import lesser_gf, rho_pole_sum, spectral_function
 from keldysh.kmesh import shard_bounds
-from keldysh.lattice import cut_towards_gamma, resonance_on_cut
+from keldysh.lattice import cut_towards_gamma, resonance_on_cut, WHOLE_ZONE_PATTERNS
 from keldysh.nambu import nambu_chemical_potentials
 from solvers import born_markov
 from solvers.parallel import allreduce_sum, rank_of, size_of
@@ -60,7 +60,9 @@ def run_spectral(cfg, comm=None, progress: Progress | None = None, hooks=None) -
     w = np.linspace(-num.omega_halfwidth, num.omega_halfwidth, num.n_omega)
     e = model.energy(k)
     rabi = model.drive_amplitude(k, system.Omega, system.pattern)
-    modes_all = system.modes_from_energies(e, rabi, np.ones(num.n_cut))
+    # Ω_{-k}: nonzero for the whole-zone patterns (spec §9), 0 for the K+-only ones
+    rabi_minus = model.drive_amplitude(-k, system.Omega, system.pattern) if system.pattern in WHOLE_ZONE_PATTERNS else 0j
+    modes_all = system.modes_from_energies(e, rabi, np.ones(num.n_cut), rabi_minus)
 
     rank, size = rank_of(comm), size_of(comm)
     bounds = shard_bounds(num.n_cut, size)
