@@ -46,8 +46,12 @@ __all__ = ["Route", "ROUTES", "get_route", "ChiEvaluator", "BLOCK", "block_size"
 #: of the mesh size only, so the block sums do not depend on the number of ranks)
 BLOCK = 2048
 MIN_BLOCK = 16
-#: a rank keeps its blocks between calls up to this many samples (else rebuilds them per call)
-CACHE_SAMPLES = 1 << 18
+#: a rank keeps its blocks (samples and per-block state) between calls while they take at most
+#: CACHE_BYTES (estimated with BYTES_PER_SAMPLE of the route), else rebuilds them per call
+CACHE_BYTES = 512 << 20
+BYTES_PER_SAMPLE = {"paper": 700, "born_markov": 700, "keldysh": 2400, "quadrature": 400, "poles": 400}
+#: (set to a number of samples to override the byte budget, e.g. in tests)
+CACHE_SAMPLES = None
 
 
 def _diag(cp, cm) -> np.ndarray:
@@ -175,9 +179,10 @@ class ChiEvaluator:
         self._slices = [slice(i, min(m, i + block)) for i in range(0, m, block)]
         local = sum(sl.stop - sl.start for sl in self._slices)
         #: blocks (samples and per-block state) are kept between calls when this rank's share
-        #: is at most CACHE_SAMPLES samples, and rebuilt block by block on every call otherwise
-        #: (bounded memory for very large meshes)
-        self.cached = local <= CACHE_SAMPLES
+        #: fits the cache budget (CACHE_BYTES), and rebuilt block by block on every call
+        #: otherwise (bounded memory for very large meshes)
+        limit = CACHE_SAMPLES if CACHE_SAMPLES is not None else CACHE_BYTES // BYTES_PER_SAMPLE[self.route.name]
+        self.cached = local <= limit
         self._blocks = [self._build(sl) for sl in self._slices] if self.cached else None
         self.n_z_evaluated = 0
         self.seconds = 0.0
