@@ -23,6 +23,7 @@ from solvers.gap import GAP_ROUTES
 from solvers.stability import ROUTES, shell_mesh
 from solvers.stability.grids import polar_shell_mesh
 
+from .parameters import ENERGY_MAX
 from .validation import (ConfigError, Validated, boolean, check_keys, checked, choice_list, integer,
                          number, number_list, string)
 
@@ -33,6 +34,14 @@ __all__ = ["CRITERIA", "ExactDosMesh", "ShellMesh", "MonkhorstPackMesh", "Refine
            "default_mesh", "numerics_from_table", "numerics_table"]
 
 CRITERIA = ("paper", "full")
+
+#: Largest sample counts and grid sizes (docs/running.md, "Bounds"): beyond them a run needs
+#: more memory than any machine has; below them keldysh-run checks its memory estimate
+#: against the machine before starting.
+MAX_POINTS_PER_AXIS = 20_000     # grid_points, nk
+MAX_PER_PANEL = 4096             # n_per_panel, nu_per_panel, shell_order, polar_order
+MAX_SAMPLES = 1_000_000          # n_resonance, n_band, n_omega
+RESOLUTION_RANGE = (1e-3, 1e3)   # shell_resolution, polar_resolution (units of Gamma)
 
 
 # --------------------------------------------------------------------------------------------
@@ -67,8 +76,8 @@ class ExactDosMesh(_Mesh):
 
     KIND = "exact-dos"
     USES_RESONANCE = True
-    n_resonance: int = checked(200, integer, ge=4)
-    n_band: int = checked(60, integer, ge=4)
+    n_resonance: int = checked(200, integer, ge=4, at_most=MAX_SAMPLES)
+    n_band: int = checked(60, integer, ge=4, at_most=MAX_SAMPLES)
 
     def build(self, system, resonance, numerics):
         return EnergyMesh.resonant(system.model, resonance, self.n_resonance, self.n_band)
@@ -85,8 +94,8 @@ class ShellMesh(_Mesh):
     criterion needs at real ν away from the pair energy (susceptibility, phase-diagram)."""
 
     KIND = "exact-dos-shell"
-    shell_resolution: float = checked(0.5, number, gt=0)
-    shell_order: int = checked(4, integer, ge=1)
+    shell_resolution: float = checked(0.5, number, gt=0, domain=RESOLUTION_RANGE)
+    shell_order: int = checked(4, integer, ge=1, at_most=MAX_PER_PANEL)
 
     def build(self, system, resonance, numerics):
         return shell_mesh(system, getattr(numerics, "nu_span", 8.0), self.shell_resolution, self.shell_order)
@@ -101,7 +110,7 @@ class MonkhorstPackMesh(_Mesh):
     (:meth:`keldysh.kmesh.KMesh.driven_half`)."""
 
     KIND = "monkhorst-pack"
-    nk: int | None = checked(None, integer, ge=2, even=True)
+    nk: int | None = checked(None, integer, ge=2, at_most=MAX_POINTS_PER_AXIS, even=True)
 
     def __post_init__(self):
         if self.nk is None:
@@ -124,7 +133,7 @@ class RefinedPolarMesh(_Mesh):
 
     KIND = "refined-polar"
     USES_RESONANCE = True
-    refine_level: int = checked(4, integer, ge=1)
+    refine_level: int = checked(4, integer, ge=1, at_most=1024)
 
     def build(self, system, resonance, numerics):
         s = self.refine_level
@@ -143,9 +152,9 @@ class PolarShellMesh(_Mesh):
     (:class:`keldysh.shell_kmesh.PolarShellKMesh`, :func:`solvers.stability.grids.polar_shell_mesh`)."""
 
     KIND = "polar-shell"
-    polar_resolution: float = checked(0.5, number, gt=0)
-    polar_order: int = checked(4, integer, ge=1)
-    polar_angles: int = checked(16, integer, ge=2)
+    polar_resolution: float = checked(0.5, number, gt=0, domain=RESOLUTION_RANGE)
+    polar_order: int = checked(4, integer, ge=1, at_most=MAX_PER_PANEL)
+    polar_angles: int = checked(16, integer, ge=2, at_most=MAX_POINTS_PER_AXIS)
 
     def build(self, system, resonance, numerics):
         return polar_shell_mesh(system, getattr(numerics, "nu_span", 8.0), self.polar_resolution, self.polar_order,
@@ -170,7 +179,7 @@ class EtaMapNumerics(Validated):
     """eta-map: ``grid_points`` per axis of the uniform k grid."""
 
     TABLE = "numerics"
-    grid_points: int = checked(200, integer, ge=2)
+    grid_points: int = checked(200, integer, ge=2, at_most=MAX_POINTS_PER_AXIS)
 
 
 @dataclass(frozen=True)
@@ -185,10 +194,10 @@ class SusceptibilityNumerics(Validated):
 
     TABLE = "numerics"
     mesh: _Mesh | None = None
-    n_per_panel: int = checked(32, integer, ge=4)
+    n_per_panel: int = checked(32, integer, ge=4, at_most=MAX_PER_PANEL)
     routes: tuple[str, ...] = checked(("paper", "born_markov"), choice_list, choices=tuple(ROUTES))
-    nu_per_panel: int = checked(8, integer, ge=2)
-    nu_span: float = checked(8.0, number, gt=0)
+    nu_per_panel: int = checked(8, integer, ge=2, at_most=MAX_PER_PANEL)
+    nu_span: float = checked(8.0, number, gt=0, domain=(0, ENERGY_MAX))
 
 
 @dataclass(frozen=True)
@@ -202,13 +211,14 @@ class PhaseDiagramNumerics(Validated):
 
     TABLE = "numerics"
     mesh: _Mesh | None = None
-    n_per_panel: int = checked(32, integer, ge=4)
+    n_per_panel: int = checked(32, integer, ge=4, at_most=MAX_PER_PANEL)
     routes: tuple[str, ...] = checked(("paper", "born_markov"), choice_list, choices=tuple(ROUTES))
     criteria: tuple[str, ...] = checked(CRITERIA, choice_list, choices=CRITERIA)
-    v_values: tuple[float, ...] = checked((0.0, 0.5, 1.0), number_list, ge=0)
-    nu_per_panel: int = checked(8, integer, ge=2)
-    nu_span: float = checked(8.0, number, gt=0)
-    V_max: float | None = checked(None, number, gt=0)
+    v_values: tuple[float, ...] = checked((0.0, 0.5, 1.0), number_list, ge=0, domain=(0, ENERGY_MAX),
+                                          max_len=1000)
+    nu_per_panel: int = checked(8, integer, ge=2, at_most=MAX_PER_PANEL)
+    nu_span: float = checked(8.0, number, gt=0, domain=(0, ENERGY_MAX))
+    V_max: float | None = checked(None, number, gt=0, domain=(0, 10 * ENERGY_MAX))
     certify: bool = checked(True, boolean)
     tolerance: float = checked(1e-4, number, gt=0, lt=0.1)
     max_level: int = checked(3, integer, ge=0, le=6)
@@ -223,7 +233,7 @@ class GapNumerics(Validated):
     mesh: _Mesh | None = None
     route: str = checked("born_markov", string, choices=GAP_ROUTES)
     tol: float = checked(1e-10, number, gt=0, lt=1)
-    max_nfev: int = checked(400, integer, ge=1)
+    max_nfev: int = checked(400, integer, ge=1, at_most=100_000)
 
 
 @dataclass(frozen=True)
@@ -234,10 +244,10 @@ class SpectralNumerics(Validated):
     k range whose detuning spans that window), filled in by the Config."""
 
     TABLE = "numerics"
-    n_cut: int = checked(101, integer, ge=2)
-    n_omega: int = checked(201, integer, ge=2)
-    omega_halfwidth: float | None = checked(None, number, gt=0)
-    cut_halfwidth: float | None = checked(None, number, gt=0)
+    n_cut: int = checked(101, integer, ge=2, at_most=MAX_POINTS_PER_AXIS)
+    n_omega: int = checked(201, integer, ge=2, at_most=MAX_SAMPLES)
+    omega_halfwidth: float | None = checked(None, number, gt=0, domain=(0, ENERGY_MAX))
+    cut_halfwidth: float | None = checked(None, number, gt=0, domain=(0, 10.0))
 
 
 #: per task: its numerics dataclass and the tables it reads besides model, numerics, output

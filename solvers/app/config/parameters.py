@@ -26,6 +26,17 @@ PATTERNS = DRIVE_PATTERNS  # valley, dichroic (K+ only); circular, circular-abs 
 BATH_KINDS = ("paper", "quasi_thermal")
 SCAN_PARAMETERS = ("Omega_over_Gamma", "Omega", "omega0", "detuning", "mu2", "delta")
 
+#: Domain of the physical parameters (docs/running.md, "Bounds"), energies in the config's
+#: units (t = 1 unless model.t says otherwise).  Beyond these the numerics lose their meaning:
+#: squares of energies overflow, or widths fall below the float resolution of the band.
+HOPPING_RANGE = (1e-3, 1e3)      # model.t
+GAP_RANGE = (1e-6, 1e4)          # model.delta, and the values of a delta scan
+ENERGY_MAX = 1e4                 # |omega0|, Omega, |mu|, |mu2|, temperature, |V|, |V'|, detuning
+RATE_RANGE = (1e-10, 1e2)        # Gamma1, Gamma2, Gamma12
+PHASE_MAX = 1e3                  # |phi| (radians)
+OMEGA_OVER_GAMMA_MAX = 1e6       # the values of an Omega_over_Gamma scan
+SCAN_MAX_POINTS = 10_000         # scan.num, len(scan.values)
+
 
 @dataclass(frozen=True)
 class ModelParams(Validated):
@@ -33,8 +44,8 @@ class ModelParams(Validated):
     ``t`` > 0, the unit of energy.  ``delta`` may be left out only when a scan sets it."""
 
     TABLE = "model"
-    delta: float | None = checked(None, number, gt=0)
-    t: float = checked(1.0, number, gt=0)
+    delta: float | None = checked(None, number, gt=0, domain=GAP_RANGE)
+    t: float = checked(1.0, number, gt=0, domain=HOPPING_RANGE)
 
 
 @dataclass(frozen=True)
@@ -46,8 +57,8 @@ class DriveParams(Validated):
     gauge of the closed-form Bloch vectors, spec §9) or "circular-abs" (its phase-free |Ω_k|)."""
 
     TABLE = "drive"
-    omega0: float | None = checked(None, number, gt=0)
-    Omega: float | None = checked(None, number, ge=0)
+    omega0: float | None = checked(None, number, gt=0, domain=(0, ENERGY_MAX))
+    Omega: float | None = checked(None, number, ge=0, domain=(0, ENERGY_MAX))
     pattern: str = checked("valley", string, choices=PATTERNS)
 
 
@@ -78,7 +89,7 @@ class BathParams:
     def __post_init__(self):
         kind = string("baths.kind", self.kind, BATH_KINDS)
         set_field(self, "kind", kind)
-        set_field(self, "temperature", number("baths.temperature", self.temperature, ge=0))
+        set_field(self, "temperature", number("baths.temperature", self.temperature, ge=0, domain=(0, ENERGY_MAX)))
         other = "quasi_thermal" if kind == "paper" else "paper"
         reason = ("only with baths.kind = 'quasi_thermal', not 'paper'" if kind == "paper" else
                   "only with baths.kind = 'paper'; the fast-intraband limit uses Gamma12")
@@ -88,14 +99,14 @@ class BathParams:
         for name in rates:
             if getattr(self, name) is None:
                 raise ConfigError(f"baths.{name}", f"required for baths.kind = {kind!r} (a number > 0)")
-            set_field(self, name, number(f"baths.{name}", getattr(self, name), gt=0))
+            set_field(self, name, number(f"baths.{name}", getattr(self, name), gt=0, domain=RATE_RANGE))
         if kind == "quasi_thermal":
             if self.mu2 is not None:
-                set_field(self, "mu2", number("baths.mu2", self.mu2))
+                set_field(self, "mu2", number("baths.mu2", self.mu2, domain=(-ENERGY_MAX, ENERGY_MAX)))
             set_field(self, "reading", string("baths.reading", "lab" if self.reading is None else self.reading,
                                               READINGS))
         default_mu = -self.Gamma / 2
-        set_field(self, "mu", default_mu if self.mu is None else number("baths.mu", self.mu))
+        set_field(self, "mu", default_mu if self.mu is None else number("baths.mu", self.mu, domain=(-ENERGY_MAX, ENERGY_MAX)))
 
     @property
     def Gamma(self) -> float:
@@ -109,17 +120,19 @@ class InteractionParams(Validated):
     V' = ``Vprime`` e^{i ``phi``} with ``Vprime`` = |V'| >= 0."""
 
     TABLE = "interaction"
-    V: float = checked(0.0, number)
-    Vprime: float = checked(0.0, number, ge=0)
-    phi: float = checked(0.0, number)
+    V: float = checked(0.0, number, domain=(-ENERGY_MAX, ENERGY_MAX))
+    Vprime: float = checked(0.0, number, ge=0, domain=(0, ENERGY_MAX))
+    phi: float = checked(0.0, number, domain=(-PHASE_MAX, PHASE_MAX))
 
     @property
     def Vprime_complex(self) -> complex:
         return complex(self.Vprime * np.exp(1j * self.phi))
 
 
-_SCAN_BOUNDS = {"Omega_over_Gamma": {"ge": 0}, "Omega": {"ge": 0}, "omega0": {"gt": 0}, "detuning": {},
-                "mu2": {}, "delta": {"gt": 0}}
+_SCAN_BOUNDS = {"Omega_over_Gamma": {"ge": 0, "domain": (0, OMEGA_OVER_GAMMA_MAX)},
+                "Omega": {"ge": 0, "domain": (0, ENERGY_MAX)}, "omega0": {"gt": 0, "domain": (0, ENERGY_MAX)},
+                "detuning": {"domain": (-ENERGY_MAX, ENERGY_MAX)}, "mu2": {"domain": (-ENERGY_MAX, ENERGY_MAX)},
+                "delta": {"gt": 0, "domain": GAP_RANGE}}
 _SCAN_GENERATOR = ("start", "stop", "num", "log")
 
 
@@ -151,16 +164,18 @@ class ScanParams:
             if generator:
                 raise ConfigError(f"scan.{next(iter(generator))}",
                                   "give either scan.values or scan.start/stop/num, not both")
-            values = number_list("scan.values", self.values, **bounds)
+            values = number_list("scan.values", self.values, max_len=SCAN_MAX_POINTS, **bounds)
         else:
             for name in ("start", "stop", "num"):
                 if getattr(self, name) is None:
                     raise ConfigError(f"scan.{name}", "required unless scan.values is given "
                                       "(a scan is values = [...] or start, stop, num [, log])")
             logscale = boolean("scan.log", False if self.log is None else self.log)
-            start = number("scan.start", self.start, **({"gt": 0} if logscale else bounds))
-            stop = number("scan.stop", self.stop, **({"gt": 0} if logscale else bounds))
-            num = integer("scan.num", self.num, ge=1)
+            if logscale:  # log-spaced: start and stop > 0 (and within the parameter's domain)
+                bounds = {"gt": 0, **({"domain": bounds["domain"]} if "domain" in bounds else {})}
+            start = number("scan.start", self.start, **bounds)
+            stop = number("scan.stop", self.stop, **bounds)
+            num = integer("scan.num", self.num, ge=1, at_most=SCAN_MAX_POINTS)
             if num == 1 and start != stop:
                 raise ConfigError("scan.num", f"must be >= 2 when scan.start != scan.stop (got {num})")
             grid = np.geomspace(start, stop, num) if logscale else np.linspace(start, stop, num)

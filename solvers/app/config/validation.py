@@ -30,15 +30,32 @@ class ConfigError(ValueError):
         self.key = key
 
 
+#: integers with more digits than this are shown by their size, not their digits (Python
+#: refuses to print integers of more than 4300 digits, and nobody wants to read them)
+_SHOW_DIGITS = 20
+
+
+def _show_int(value: int) -> str:
+    if abs(value) < 10**_SHOW_DIGITS:
+        return repr(value)
+    digits = int(abs(value).bit_length() * 0.30103) + 1
+    return f"{'-' if value < 0 else ''}an integer of about {digits} digits"
+
+
 def show(value: Any) -> str:
-    """A value as the user typed it (TOML-like): true, "text", 1e-3, nan, [1, 2]."""
+    """A value as the user typed it (TOML-like): true, "text", 1e-3, nan, [1, 2]; a huge
+    integer by its number of digits; a long list by its first entries and its length."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, (int, np.integer)):
+        return _show_int(int(value))
     if isinstance(value, (list, tuple)):
+        if len(value) > 8:
+            return "[" + ", ".join(show(v) for v in value[:3]) + f", ... ({len(value)} entries)]"
         return "[" + ", ".join(show(v) for v in value) + "]"
     if isinstance(value, Mapping):
         return "{" + ", ".join(f"{k} = {show(v)}" for k, v in value.items()) + "}"
@@ -59,14 +76,23 @@ def _is_number(value: Any) -> bool:
     )
 
 
-def number(key: str, value: Any, *, gt=None, ge=None, lt=None, le=None) -> float:
-    """A finite real number (not a bool) within the bounds, as a float."""
+def number(key: str, value: Any, *, gt=None, ge=None, lt=None, le=None,
+           domain: tuple[float, float] | None = None) -> float:
+    """A finite real number (not a bool) within the bounds, as a float.
+
+    ``domain`` = (lo, hi): the range the engine handles, lo <= value <= hi, checked after the
+    bounds and with its own message, which states the range (the bounds say what is physical,
+    the domain what the numerics can do: docs/running.md, "Bounds")."""
     bounds = _bounds_text(gt, ge, lt, le)
     if not _is_number(value):
         raise ConfigError(key, f"must be a number{' ' + bounds if bounds else ''} (got {show(value)})")
-    given, value = value, float(value)
+    given = value
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond the float range (~1.8e308)
+        value = math.copysign(math.inf, given)
     if not math.isfinite(value):
-        raise ConfigError(key, f"must be finite{', ' + bounds if bounds else ''} (got {show(value)})")
+        raise ConfigError(key, f"must be finite{', ' + bounds if bounds else ''} (got {show(given)})")
     if (
         (gt is not None and not value > gt)
         or (ge is not None and not value >= ge)
@@ -74,11 +100,16 @@ def number(key: str, value: Any, *, gt=None, ge=None, lt=None, le=None) -> float
         or (le is not None and not value <= le)
     ):
         raise ConfigError(key, f"must be {bounds} (got {show(given)})")
+    if domain is not None and not domain[0] <= value <= domain[1]:
+        raise ConfigError(key, f"must be within [{domain[0]:g}, {domain[1]:g}], the range the engine "
+                               f"handles (got {show(given)}; docs/running.md, Bounds)")
     return value
 
 
-def integer(key: str, value: Any, *, ge=None, le=None, even=False) -> int:
-    """An integer (not a bool, not a float) in [``ge``, ``le``], even if ``even``."""
+def integer(key: str, value: Any, *, ge=None, le=None, even=False, at_most: int | None = None) -> int:
+    """An integer (not a bool, not a float) in [``ge``, ``le``], even if ``even``, and at most
+    ``at_most``: the largest size the engine handles, checked last with its own message
+    (docs/running.md, "Bounds")."""
     what = "an even integer" if even else "an integer"
     bounds = (f" >= {ge}" if ge is not None else "") + (" and" if ge is not None and le is not None else "") \
         + (f" <= {le}" if le is not None else "")
@@ -86,7 +117,10 @@ def integer(key: str, value: Any, *, ge=None, le=None, even=False) -> int:
         raise ConfigError(key, f"must be {what}{bounds} (got {show(value)})")
     value = int(value)
     if (ge is not None and value < ge) or (le is not None and value > le) or (even and value % 2):
-        raise ConfigError(key, f"must be {what}{bounds} (got {value})")
+        raise ConfigError(key, f"must be {what}{bounds} (got {_show_int(value)})")
+    if at_most is not None and value > at_most:
+        raise ConfigError(key, f"must be at most {at_most}, the largest the engine handles "
+                               f"(got {_show_int(value)}; docs/running.md, Bounds)")
     return value
 
 
@@ -109,17 +143,19 @@ def boolean(key: str, value: Any) -> bool:
     return bool(value)
 
 
-def _list(key: str, value: Any, what: str) -> list:
+def _list(key: str, value: Any, what: str, max_len: int | None = None) -> list:
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (list, tuple, np.ndarray)):
         raise ConfigError(key, f"must be a list of {what} (got {show(value)})")
     if len(value) == 0:
         raise ConfigError(key, f"must be a non-empty list of {what} (got [])")
+    if max_len is not None and len(value) > max_len:
+        raise ConfigError(key, f"must have at most {max_len} entries (got {len(value)})")
     return list(value)
 
 
-def number_list(key: str, value: Any, **bounds) -> tuple[float, ...]:
-    """A non-empty list of numbers within the bounds, as a tuple of floats."""
-    items = _list(key, value, "numbers")
+def number_list(key: str, value: Any, *, max_len: int | None = None, **bounds) -> tuple[float, ...]:
+    """A non-empty list of at most ``max_len`` numbers within the bounds, as a tuple of floats."""
+    items = _list(key, value, "numbers", max_len)
     return tuple(number(f"{key}[{i}]", item, **bounds) for i, item in enumerate(items))
 
 
