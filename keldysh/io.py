@@ -16,9 +16,10 @@ This module is MPI-free: in a parallel run the caller gathers to rank 0 and call
 :func:`write_results` there only. Files are never executed when read: no pickle, no eval, no
 stored class paths; every value is a number, a string, a bool, None or a numeric/string array.
 
-Writes are atomic: the file is written to ``path + ".tmp-<pid>"`` in the same directory and
-moved over ``path`` with :func:`os.replace` only once complete, so a crash mid-write leaves the
-previous file at ``path`` untouched. The root attribute ``finished`` is the last thing written;
+Writes are atomic: the file is assembled in memory, written to ``path + ".tmp-<pid>"`` (created
+exclusively) in the same directory and moved over ``path`` with :func:`os.replace` only once
+complete, so a crash mid-write or a full disk leaves the previous file at ``path`` untouched,
+and the temp file is removed on every failure that Python sees. The root attribute ``finished`` is the last thing written;
 ``finished=False`` marks a resumable checkpoint of an unfinished run.
 
 Reading: :func:`load` returns a :class:`Results`, a read-only mapping over ``"section/name"``
@@ -41,6 +42,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from importlib import metadata
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -258,6 +260,10 @@ def write_results(
     FileExistsError
         ``path`` exists and ``overwrite`` is False (checked before writing, and again,
         atomically, when the finished temp file is moved into place).
+    OSError
+        The temp file cannot be created or written (no space left, quota, I/O error, no
+        permission), or not moved into place: ``errno`` says why, ``filename`` is ``path``
+        (for the write itself). The temp file is removed and ``path`` is untouched.
     TypeError, ValueError
         A value or key that the schema cannot store, named by its path in the file.
         Nothing is left behind: the temp file is removed and ``path`` is untouched.
@@ -286,8 +292,13 @@ def write_results(
     }
 
     tmp = f"{path}.tmp-{os.getpid()}"
+    fd = _create_exclusive(tmp)  # the temp file is ours from here on: removed on any failure
     try:
-        with h5py.File(tmp, "w", track_order=True) as f:
+        # The file is assembled in memory and written with plain os.write: a full disk or
+        # another write error is then an OSError here, never a failure inside the HDF5
+        # library (which can crash the interpreter when its own writes fail).
+        image = BytesIO()
+        with h5py.File(image, "w", track_order=True) as f:
             f.attrs["format"] = FORMAT
             f.attrs["schema_version"] = np.int64(SCHEMA_VERSION)
             f.attrs["package_version"] = package_version()
@@ -310,10 +321,15 @@ def write_results(
                 _write_tree(f.create_group(name, track_order=True), tree, f"/{name}")
 
             f.attrs["finished"] = bool(finished)  # last: a file without it is not finished
-        _fsync_file(tmp)
+        _write_all(fd, image.getbuffer(), path)
+        os.close(fd)
+        fd = None
         _move_into_place(tmp, path, overwrite)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     _fsync_dir(os.path.dirname(os.path.abspath(path)))
@@ -344,9 +360,29 @@ def _move_into_place(tmp: str, path: str, overwrite: bool) -> None:
         os.unlink(tmp)
 
 
-def _fsync_file(path: str) -> None:
-    with open(path, "rb+") as fh:
-        os.fsync(fh.fileno())
+def _create_exclusive(tmp: str) -> int:
+    """Create the temp file (mode 0o666 & ~umask, as h5py would), failing if it exists: a
+    leftover of a killed process that had our pid is removed first (nobody else uses the
+    name ``<path>.tmp-<our pid>``)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    try:
+        return os.open(tmp, flags, 0o666)
+    except FileExistsError:
+        os.unlink(tmp)
+        return os.open(tmp, flags, 0o666)
+
+
+def _write_all(fd: int, data: memoryview, path: str) -> None:
+    """Write ``data`` to ``fd`` (the temp file of ``path``) and fsync it; an error (ENOSPC,
+    EDQUOT, EIO, ...) is raised as an OSError that names ``path``."""
+    try:
+        view = memoryview(data).cast("B")
+        while view.nbytes:
+            written = os.write(fd, view[: 1 << 24])
+            view = view[written:]
+        os.fsync(fd)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot write the results file: {exc.strerror}", path) from None
 
 
 def _fsync_dir(directory: str) -> None:
