@@ -261,11 +261,21 @@ def test_resume_of_a_finished_file_does_nothing(tmp_path, tiny_run):
 def test_overwrite_replaces_the_output(tmp_path):
     config = write_config(tmp_path, TINY_PHASE)
     out = tmp_path / "x.h5"
-    out.write_bytes(b"old")
+    io.write_results(out, task="phase-diagram", config={"old": True}, results={"old": 1.0})
     done = keldysh_run(config, "-o", "scan.values=[5.0]", "--output", out, "--overwrite", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     data = io.load(out)
     assert data.finished and data.results["paper"]["eq14"]["V_c"].shape[:2] == (1, 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.toml", "x.h5"]  # no lock or temp file left
+
+    # --overwrite replaces results files only: not another file, not the config itself
+    for victim in (tmp_path / "notes.txt", config):
+        if victim != config:
+            victim.write_text("precious")
+        before = victim.read_bytes()
+        done = keldysh_run(config, "--output", victim, "--overwrite", cwd=tmp_path)
+        assert_usage_error(done, f"--output {victim}: ")
+        assert victim.read_bytes() == before
 
 
 def test_gap_exit_status_0_when_converged_3_when_not(tmp_path):

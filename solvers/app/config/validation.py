@@ -39,7 +39,7 @@ def _show_int(value: int) -> str:
     if abs(value) < 10**_SHOW_DIGITS:
         return repr(value)
     digits = int(abs(value).bit_length() * 0.30103) + 1
-    return f"{'-' if value < 0 else ''}an integer of about {digits} digits"
+    return f"a{' negative' if value < 0 else 'n'} integer of about {digits} digits"
 
 
 def show(value: Any) -> str:
@@ -90,7 +90,7 @@ def number(key: str, value: Any, *, gt=None, ge=None, lt=None, le=None,
     try:
         value = float(value)
     except OverflowError:  # an integer beyond the float range (~1.8e308)
-        value = math.copysign(math.inf, given)
+        value = math.inf if given > 0 else -math.inf
     if not math.isfinite(value):
         raise ConfigError(key, f"must be finite{', ' + bounds if bounds else ''} (got {show(given)})")
     if (
