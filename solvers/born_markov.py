@@ -46,6 +46,7 @@ __all__ = [
     "pair_response_sylvester",
     "pair_response_matrix",
     "pair_response_matrix_sum",
+    "PairResponseSums",
     "pair_response_matrix_sum_numpy",
     "pair_response_matrix_sylvester",
     "normal_state",
@@ -323,12 +324,30 @@ def pair_response_matrix_sum(modes: ModeArrays, z_values, dressed: bool = True, 
     """Σ_k weight_k chi_ab,k(z) for every z (numba), shape (n_z, 2, 2) = (z, a, b).
 
     The closed form of :func:`pair_response_matrix` without (n_z, M) temporaries: the hot path
-    of frequency scans (numpy twin :func:`pair_response_matrix_sum_numpy`, tested equal)."""
-    rho0, zs = _sum_arguments(modes, z_values, dressed, rho0)
-    cf, driven = _kernel_coefficients(modes, dressed, rho0)
-    out = np.empty((zs.size, 2, 2), complex)
-    _pair_response_matrix_sums(cf, driven, np.ascontiguousarray(modes.weight, dtype=float), zs, out)
-    return out
+    of frequency scans (numpy twin :func:`pair_response_matrix_sum_numpy`, tested equal).  For
+    many calls on the same samples use :class:`PairResponseSums` (coefficients computed once)."""
+    return PairResponseSums(modes, dressed, rho0)(z_values)
+
+
+class PairResponseSums:
+    """:func:`pair_response_matrix_sum` with its z-independent coefficients (the normal state
+    and the kernel's 15 per-sample coefficients) computed once: calling it with frequencies
+    costs only the kernel (hot path of frequency scans one z at a time)."""
+
+    def __init__(self, modes: ModeArrays, dressed: bool = True, rho0=None):
+        rho0, _ = _sum_arguments(modes, 0.0, dressed, rho0)
+        self.rho0 = rho0
+        self._cf, self._driven = _kernel_coefficients(modes, dressed, rho0)
+        self._w = np.ascontiguousarray(modes.weight, dtype=float)
+
+    def __call__(self, z_values) -> np.ndarray:
+        zs = np.asarray(z_values, dtype=complex)
+        if zs.ndim > 1:
+            raise ValueError(f"z_values: must be a scalar or 1-d, got shape {zs.shape}")
+        zs = np.ascontiguousarray(np.atleast_1d(zs))
+        out = np.empty((zs.size, 2, 2), complex)
+        _pair_response_matrix_sums(self._cf, self._driven, self._w, zs, out)
+        return out
 
 
 def pair_response_matrix_sum_numpy(modes: ModeArrays, z_values, dressed: bool = True, rho0=None) -> np.ndarray:

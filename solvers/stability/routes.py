@@ -73,7 +73,7 @@ class Route:
     def prepare(self, modes: ModeArrays, options: dict):
         """Per-block state reused for every z (e.g. the Born-Markov normal state)."""
         if self.name in ("paper", "born_markov"):
-            return born_markov.normal_state(modes)
+            return born_markov.PairResponseSums(modes, dressed=self.name == "born_markov")
         if self.name == "keldysh":
             return PoleResponse(modes.hamiltonian(), modes.gamma,
                                 nambu_chemical_potentials(modes.bath_mu), modes.temperature)
@@ -86,7 +86,7 @@ class Route:
         if self.name == "keldysh":
             return state.weighted_sum(z_values, w)
         if self.name in ("paper", "born_markov"):
-            return born_markov.pair_response_matrix_sum(modes, z_values, self.name == "born_markov", state)
+            return state(z_values)
         for i, z in enumerate(z_values):
             out[i] = np.sum(w[:, None, None] * self.samples(modes, state, complex(z), options), axis=0)
         return out
@@ -98,7 +98,7 @@ class Route:
         if z.imag < 0:
             raise ValueError(f"z: the retarded continuation needs Im z >= 0, got {z!r}")
         if self.name in ("paper", "born_markov"):
-            return born_markov.pair_response_matrix(modes, z, dressed=self.name == "born_markov", rho0=state)
+            return born_markov.pair_response_matrix(modes, z, dressed=self.name == "born_markov", rho0=state.rho0)
         m = nambu_chemical_potentials(modes.bath_mu)
         if self.name == "keldysh":
             return state.samples(z)
