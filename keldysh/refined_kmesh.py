@@ -42,15 +42,45 @@ def _valley_triangle(model: HoneycombModel) -> tuple[np.ndarray, np.ndarray]:
     return K, G[np.argsort(d, kind="stable")[:3]]
 
 
+def _embedded_legendre(n: int, parity: str) -> np.ndarray:
+    """Weights on the n Gauss-Legendre nodes of [-1, 1] of an embedded lower-order rule: the
+    interpolatory rule on the nodes without
+
+    * ``"even"``: the middle node (n odd) or the two middle nodes (n even): a symmetric rule,
+      exact to degree n - 2 (n odd) or n - 3 (n even);
+    * ``"odd"``: the node just above the middle (index n // 2 + (n odd)): exact to degree n - 2.
+
+    The rule differs from Gauss-Legendre (degree 2n - 1) by a null rule w_j P_l(x_j) of that
+    parity (l = n - 1 or n - 2), so |GL - embedded| measures the Legendre coefficient l of the
+    integrand; the symmetric ("even") one is not blind to integrands symmetric about the panel
+    centre, the "odd" one not to antisymmetric ones.  n = 1: zero weights (no lower rule);
+    n = 2, "even": zero weights."""
+    x, _ = _legendre(n)
+    if parity == "even":
+        drop = {n // 2} if n % 2 else {n // 2 - 1, n // 2}
+    else:
+        drop = {n // 2 + (n % 2)} if n > 1 else {0}
+    keep = np.array([i for i in range(n) if i not in drop], dtype=int)
+    out = np.zeros(n)
+    if keep.size:
+        rhs = np.zeros(keep.size)
+        rhs[0] = 2.0  # ∫ P_0 over [-1, 1]; ∫ P_l = 0 for l >= 1
+        out[keep] = np.linalg.solve(np.polynomial.legendre.legvander(x[keep], keep.size - 1).T, rhs)
+    return out
+
+
 def _sinh_panel(centre, width, a, b, n):
     """n Gauss-Legendre nodes in s for q = centre + width·sinh(s) on [a, b].
 
-    Returns (q, dq) with dq the weights of ∫ dq over [a, b]; the nodes are dense
-    within ``width`` of ``centre`` and thin out geometrically away from it."""
+    Returns (q, dq, dq_embedded) with dq the weights of ∫ dq over [a, b] and dq_embedded those
+    of the embedded rule on the same nodes (:func:`_embedded_legendre`, "odd"); the nodes are
+    dense within ``width`` of ``centre`` and thin out geometrically away from it."""
     xg, wg = _legendre(n)
     sa, sb = np.arcsinh((a - centre) / width), np.arcsinh((b - centre) / width)
     s = 0.5 * (sb - sa) * xg + 0.5 * (sb + sa)
-    return centre + width * np.sinh(s), 0.5 * (sb - sa) * wg * width * np.cosh(s)
+    ch = np.cosh(s)
+    return (centre + width * np.sinh(s), 0.5 * (sb - sa) * wg * width * ch,
+            0.5 * (sb - sa) * _embedded_legendre(n, "odd") * width * ch)
 
 
 @dataclass(frozen=True)
@@ -107,6 +137,34 @@ class RefinedKMesh(_MomentumMesh):
     Hence Σ weights = (π ρ² + area(T) - π ρ²)/A_BZ = 1/2 exactly (to rounding).
     The largest of |c_a - 1|, |c - 1| is stored in ``normalisation_error``.
 
+    Error estimate
+    --------------
+    ``embedded_weights`` (3, M) are three lower-order rules on the same nodes (no extra
+    samples), each normalised like the full rule (Σ = 1/2):
+
+    0. angle, even: the core trapezoid without the Fourier mode k = 3 max(n_angle - 1, 1) of
+       the ray integrals g(φ) (weights × (1 + 2 cos k(φ_a - φ_v)), φ_v a vertex direction: it
+       integrates every mode below k and above it up to N - k, not mode k), and in the outer
+       sectors the symmetric interpolatory rule without the middle angle node(s)
+       (:func:`_embedded_legendre`, "even");
+    1. angle, odd: the same with sin k(φ_a - φ_v), and the outer rule without the node next
+       to the middle ("odd");
+    2. radius: on every ray and panel the interpolatory rule without the node next to the
+       middle ("odd", degree n - 2 instead of 2n - 1).
+
+    :meth:`error_estimate` returns Σ_r |Q - Q_r| (+ rounding).  The trapezoid's error is the
+    aliased coefficient of mode N = 6 n_angle and Gauss-Legendre's ~ the Legendre coefficient
+    2n of the integrand, while Q - Q_r measures mode k < N/2 or the coefficient n - 1 or
+    n - 2: for integrands whose coefficients decay (analytic, as the engine's: the sinh map
+    makes the resonance Lorentzian smooth in s) the estimate exceeds the error, typically by
+    the square root of the error's inverse (a conservative bound, not an extrapolation:
+    measured in ``benchmarks/`` and tests/test_refined_mesh.py against a mesh with 4x the
+    points).  k is a multiple of 3 because every integrand of the engine is C3 symmetric
+    (its ray integrals have modes 3m only, and modes that are not multiples of 3 integrate
+    to zero exactly on this mesh); the sine row covers integrands without the mirror
+    symmetry.  The nodes of a trapezoid offset by half a step are zeros of cos(N φ/2), so
+    no rule on them sees that mode: the estimate uses the largest visible one below it.
+
     M = 12·n_angle·n_radial + 3·n_angle_outer·n_outer points (more if the shell
     leaves the core).  Away from the shell the engine's integrands are smooth
     functions of k, so the rule converges exponentially, whereas the uniform
@@ -119,13 +177,38 @@ class RefinedKMesh(_MomentumMesh):
     index: np.ndarray
     kind: str = "refined-polar"
     normalisation_error: float = 0.0
+    embedded_weights: np.ndarray | None = None
 
     def __len__(self):
         return len(self.weights)
 
     def _subset(self, sl):
+        emb = None if self.embedded_weights is None else self.embedded_weights[:, sl]
         return RefinedKMesh(self.points[sl], self.weights[sl], self.n_cells, self.index[sl],
-                            self.kind, self.normalisation_error)
+                            self.kind, self.normalisation_error, emb)
+
+    def error_estimate(self, values) -> np.ndarray:
+        """Error estimate of the sum Q = Σ_j weights_j f_j (class docstring, "Error estimate"):
+
+            E = Σ_r |Q - Q_r| + M ε Σ_j |weights_j f_j|,   Q_r = Σ_j embedded_weights_rj f_j,
+
+        ε the double-precision rounding unit (the second term bounds the rounding of Q).
+        ``values`` f (M, ...) real or complex; returns the shape ``values.shape[1:]``.  For a
+        sum over shards (MPI) reduce Q, Q_r and Σ|w f| first and use :meth:`combine_error`."""
+        if self.embedded_weights is None:
+            raise ValueError("error_estimate: this mesh has no embedded rules")
+        f = np.asarray(values)
+        if f.shape[:1] != (len(self),):
+            raise ValueError(f"values: must have {len(self)} rows, got shape {f.shape}")
+        flat = f.reshape(len(self), -1)
+        rounding = len(self) * np.finfo(float).eps * (np.abs(self.weights) @ np.abs(flat))
+        return self.combine_error(self.weights @ flat, self.embedded_weights @ flat, rounding).reshape(f.shape[1:])
+
+    @staticmethod
+    def combine_error(full, embedded, rounding=0.0) -> np.ndarray:
+        """Σ_r |full - embedded_r| + ``rounding`` from the reduced sums ``full`` (...) and
+        ``embedded`` (n_rules, ...)."""
+        return np.sum(np.abs(np.asarray(embedded) - np.asarray(full)[None]), axis=0) + rounding
 
     @staticmethod
     def valley_triangle(model: HoneycombModel) -> tuple[np.ndarray, np.ndarray]:
@@ -188,15 +271,16 @@ class RefinedKMesh(_MomentumMesh):
             of n nodes graded from the shell; no shell (qr None): n_plain Gauss-Legendre nodes."""
             if qr is None:
                 xg, wg = _legendre(n_plain)
-                return q0 + 0.5 * (q1 - q0) * (xg + 1.0), 0.5 * (q1 - q0) * wg
+                return (q0 + 0.5 * (q1 - q0) * (xg + 1.0), 0.5 * (q1 - q0) * wg,
+                        0.5 * (q1 - q0) * _embedded_legendre(n_plain, "odd"))
             dedq = float(model.band_velocity(K + qr * u, u))
             wq = min(w_e / max(abs(dedq), 1e-300), q1 - q0)
             cuts = [q0, qr, q1] if q0 < qr < q1 else [q0, q1]
             parts = [_sinh_panel(qr, wq, a, b, n) for a, b in zip(cuts[:-1], cuts[1:])]
-            return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+            return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
 
         worst = 0.0
-        pts, wts = [], []
+        pts, wts, ewts = [], [], []
         # core: equispaced rays (periodic trapezoid), radial weights normalised per ray
         n_rays = 6 * n_angle
         phi_v = np.sort(np.arctan2(V[:, 1] - K[1], V[:, 0] - K[0]))  # 120° apart
@@ -205,32 +289,45 @@ class RefinedKMesh(_MomentumMesh):
         qrs = [crossing(u, 0.0, d) for u in dirs]
         found = [q for q in qrs if q is not None]
         rho = min(d, 2.0 * max(found)) if found else d
-        for u, qr in zip(dirs, qrs):
-            q, dq = ray(u, 0.0, rho, qr, n_radial, 2 * n_radial)
-            w = dq * q
+        # embedded angular rules of the core: the trapezoid without the Fourier mode k (cos, sin
+        # relative to the vertex direction), k the largest multiple of 3 below n_rays/2
+        k_mode = 3 * max(n_angle - 1, 1)
+        theta = k_mode * (phis - phi_v[0])
+        for a, (u, qr) in enumerate(zip(dirs, qrs)):
+            q, dq, dqe = ray(u, 0.0, rho, qr, n_radial, 2 * n_radial)
+            w, we = dq * q, dqe * q
             ca = 0.5 * rho * rho / w.sum()
             worst = max(worst, abs(ca - 1.0))
             pts.append(K + q[:, None] * u)
             wts.append(ca * w * (2 * np.pi / n_rays) / _BZ_AREA)
+            ewts.append(np.stack([wts[-1] * (1.0 + 2.0 * np.cos(theta[a])), wts[-1] * (1.0 + 2.0 * np.sin(theta[a])),
+                                  0.5 * rho * rho / we.sum() * we * (2 * np.pi / n_rays) / _BZ_AREA]))
         # outer: three 120° sectors between vertex directions
         xa, wa = _legendre(n_angle_outer)
-        opts, owts = [], []
+        wa_even, wa_odd = _embedded_legendre(n_angle_outer, "even"), _embedded_legendre(n_angle_outer, "odd")
+        opts, owts, oewts = [], [], []
         for i in range(3):
             lo = phi_v[i]
             hi = phi_v[i + 1] if i < 2 else phi_v[0] + 2 * np.pi
             phin = 0.5 * (lo + hi)  # normal of the edge V_i V_i+1 (K+ is the centroid)
-            for x, wx in zip(xa, wa):
+            for x, wx, wxe, wxo in zip(xa, wa, wa_even, wa_odd):
                 t = 0.5 * (hi - lo) * x
                 u = np.array([np.cos(phin + t), np.sin(phin + t)])
                 R = d / np.cos(t)
                 if R <= rho:
                     continue
-                q, dq = ray(u, rho, R, crossing(u, 0.0, R), n_outer, n_outer)
+                q, dq, dqe = ray(u, rho, R, crossing(u, 0.0, R), n_outer, n_outer)
                 opts.append(K + q[:, None] * u)
                 owts.append(0.5 * (hi - lo) * wx * dq * q)
+                oewts.append(0.5 * (hi - lo) * np.stack([wxe * dq * q, wxo * dq * q, wx * dqe * q]))
         ow = np.concatenate(owts)
         c = (tri_area - np.pi * rho * rho) / ow.sum()
         worst = max(worst, abs(c - 1.0))
         p = np.concatenate(pts + opts)
         w = np.concatenate(wts + [c * ow / _BZ_AREA])
-        return cls(p, w, 0, np.arange(w.size), "refined-polar", float(worst))
+        # the embedded rules of the outer region, each normalised to its area like the full one
+        oe = np.concatenate(oewts, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            oe *= np.nan_to_num((tri_area - np.pi * rho * rho) / oe.sum(axis=1))[:, None] / _BZ_AREA
+        emb = np.concatenate(ewts + [oe], axis=1)
+        return cls(p, w, 0, np.arange(w.size), "refined-polar", float(worst), emb)

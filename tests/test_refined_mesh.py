@@ -7,7 +7,7 @@ from keldysh.kmesh import EnergyMesh, KMesh, Resonance
 from keldysh.lattice import CELL_AREA, RECIPROCAL, HoneycombModel
 from keldysh.nambu import DrivenSystem
 from keldysh.refined_kmesh import RefinedKMesh
-from solvers.born_markov import paper_kernels
+from solvers.born_markov import pair_response_matrix, paper_kernel_samples, paper_kernels, resonance_width
 
 
 def level(s):
@@ -159,3 +159,85 @@ def test_invalid_arguments_are_rejected():
         RefinedKMesh.resonant(model, Resonance.drive(1.2, 0.1), n_angle=0)
     with pytest.raises(TypeError, match="Resonance"):  # the former (omega0, width) call is loud
         RefinedKMesh.resonant(model, 1.2, 0.1)
+
+
+# ----------------------------------------------------------------------------
+# error estimate: embedded lower-order rules on the same nodes
+# ----------------------------------------------------------------------------
+def test_embedded_rules_are_rules_on_the_same_nodes():
+    """Three embedded rules, each integrating constants exactly (Σ = 1/2), none equal to the
+    full rule; sharding slices them with the nodes; a mesh without them says so."""
+    mesh = RefinedKMesh.resonant(HoneycombModel(1.0), Resonance.drive(1.2, 0.05), **level(3))
+    E = mesh.embedded_weights
+    assert E.shape == (3, len(mesh))
+    assert np.allclose(E.sum(axis=1), 0.5, rtol=0, atol=1e-13)
+    assert all(np.max(np.abs(e - mesh.weights)) > 1e-6 * np.max(mesh.weights) for e in E)
+    parts = mesh.split(4)
+    assert np.array_equal(np.concatenate([p.embedded_weights for p in parts], axis=1), E)
+    f = np.cos(mesh.points[:, 0]) + 1j * mesh.points[:, 1] ** 2
+    # the estimate from reduced sums (as under MPI) equals the serial one
+    full = sum(p.weights @ np.cos(p.points[:, 0]) + 1j * p.weights @ p.points[:, 1] ** 2 for p in parts)
+    emb = sum(p.embedded_weights @ (np.cos(p.points[:, 0]) + 1j * p.points[:, 1] ** 2) for p in parts)
+    rounding = len(mesh) * np.finfo(float).eps * (np.abs(mesh.weights) @ np.abs(f))
+    assert RefinedKMesh.combine_error(full, emb, rounding) == pytest.approx(mesh.error_estimate(f), rel=1e-9)
+    with pytest.raises(ValueError, match="rows"):
+        mesh.error_estimate(f[:-1])
+    bare = RefinedKMesh(mesh.points, mesh.weights, 0, mesh.index)
+    with pytest.raises(ValueError, match="embedded"):
+        bare.error_estimate(f)
+
+
+@pytest.mark.parametrize("phase", [0.0, 0.7])
+def test_error_estimate_bounds_a_c3_integrand_with_slowly_decaying_angular_modes(phase):
+    """f = L(e_k) exp(3 cos 3(φ - φ_v - φ0)), L the resonance Lorentzian the mesh is built for
+    and φ the angle around K+: a C3 integrand whose angular Fourier modes 3m decay slowly
+    (∝ I_m(3)), mirror symmetric for φ0 = 0, not for φ0 = 0.7.  The estimate at level s bounds
+    the difference to level 2s (4x the points) at every level."""
+    model = HoneycombModel(1.0)
+    W = 0.05
+    res = Resonance.drive(1.2, W)
+    K, V = RefinedKMesh.valley_triangle(model)
+    phi_v = np.sort(np.arctan2(V[:, 1] - K[1], V[:, 0] - K[0]))[0]
+
+    def f(k):
+        phi = np.arctan2(k[:, 1] - K[1], k[:, 0] - K[0])
+        return W / ((2 * model.energy(k) - 1.2) ** 2 + W**2) * np.exp(3 * np.cos(3 * (phi - phi_v - phase)))
+
+    for s in (2, 3, 4, 6):
+        mesh, fine = (RefinedKMesh.resonant(model, res, **level(lv)) for lv in (s, 2 * s))
+        err = abs(mesh.weights @ f(mesh.points) - fine.weights @ f(fine.points))
+        assert err <= mesh.error_estimate(f(mesh.points)), (s, err)
+        assert err > 1e-10 * (fine.weights @ f(fine.points))  # a real quadrature error, not rounding
+
+
+def _true_and_estimated(system, W, s, values):
+    """(|Q_s - Q_2s|, estimate at level s): the true error against the mesh with 4x the points."""
+    res = Resonance.drive(system.omega0, W)
+    out = []
+    for lv in (s, 2 * s):
+        mesh = RefinedKMesh.resonant(system.model, res, **level(lv))
+        f = values(system.modes(mesh))
+        out.append((mesh.weights @ f.reshape(len(mesh), -1), mesh.error_estimate(f).reshape(-1)))
+    (Q, E), (Q4, _) = out
+    return np.abs(Q - Q4), E
+
+
+@pytest.mark.parametrize("pattern, G", [("valley", 0.005), ("dichroic", 0.005), ("dichroic", 0.02)])
+def test_error_estimate_bounds_the_kernel_error(pattern, G):
+    """F_+ (Eq. 13): the estimate at level s bounds the difference to level 2s (4x the points)."""
+    system, W = valley_case(G, pattern=pattern)
+    for s in (2, 3, 4):
+        err, est = _true_and_estimated(system, W, s, lambda m: paper_kernel_samples(m)[:, 0])
+        assert np.all(err <= est), (s, err, est)
+
+
+def test_error_estimate_bounds_the_circular_response_matrix():
+    """"circular" drive, Fig. 3a parameters: every entry of the Born-Markov chi_ab(z) (including
+    the valley-converting ones, zero by C3 symmetry up to rounding) at three frequencies."""
+    G1 = G2 = 5e-4
+    system = DrivenSystem(HoneycombModel(5.0), 5.1, 1e-2, BathSet.paper(G1, G2, -5e-4), -5e-4, "circular")
+    W = resonance_width(system.Omega, G1, G2)
+    zs = np.array([0.0, 3e-4, 1e-4 + 2e-4j])
+    for s in (4, 8):
+        err, est = _true_and_estimated(system, W, s, lambda m: np.moveaxis(pair_response_matrix(m, zs), 1, 0))
+        assert np.all(err <= est), (s, err, est)
