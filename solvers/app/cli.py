@@ -573,6 +573,8 @@ def nonfinite_results(task: str, output: dict) -> str | None:
       V_c, ν_c, errors and the per-result statistics are NaN-padded (no boundary, not
       computed) and ``V_max`` is infinite for the paper criterion, so they are not checked;
     * gap: when it converged, Δ±, ν and the residual (a run that did not converge exits 3);
+    * gap-map: the solutions of every branch (V, Δ±, ν, residual); the criterion's ν_c, the
+      eigenvalues, growth rates and exponents are NaN-padded or NaN where not computed;
     * susceptibility and any other task: every float and complex value."""
     res = output.get("results") or {}
     if task == "eta-map" and "eta" in res:
@@ -597,6 +599,14 @@ def nonfinite_results(task: str, output: dict) -> str | None:
             rows = chi0[completed] if completed.shape == chi0.shape[:1] else chi0
             if (n := _bad(rows)):
                 return f"results/chi0/{route}: {n} of {rows.size} values are NaN or infinite at completed points"
+        return None
+    if task == "gap-map":
+        for key, g in sorted((res.get("branches") or {}).items()):
+            pts = g.get("points", {}) if isinstance(g, dict) else {}
+            found = _first_bad({k: pts[k] for k in ("V", "delta_plus", "delta_minus", "nu", "residual") if k in pts},
+                               f"results/branches/{key}/points")
+            if found:
+                return found
         return None
     if task == "gap":
         if not res.get("converged"):

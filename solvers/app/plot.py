@@ -13,7 +13,9 @@ distance; the run's parameters in the title):
   points at ν = 0);
 * spectral: A(k, ω) and the distribution -iG^</A of the mode c_k2 along the cut through K+,
   and the populations n22_k, 1 - n11_k (Born-Markov and Keldysh);
-* gap: the residual history of the accepted solve, and every attempt.
+* gap: the residual history of the accepted solve, and every attempt;
+* gap-map: |Δ+|, |Δ−|, ν and max Re λ against V per branch (stable solid, unstable dashed),
+  bifurcation points and folds marked.
 
 Uses matplotlib's Agg canvas directly (no pyplot state, no display needed).  Prints the
 paths it wrote, one per line, and nothing else; exit status 2 for an unusable file.
@@ -381,12 +383,93 @@ def plot_gap(data: io.Results, out: Path, stem: str) -> list[Path]:
     return [_save(fig, _title(data.config), out, stem, "gap")]
 
 
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of the runs of equal values of ``mask``, each extended by one point so that
+    consecutive runs share their end points (a line changes style without a gap)."""
+    out, start = [], 0
+    for i in range(1, mask.size + 1):
+        if i == mask.size or mask[i] != mask[start]:
+            out.append((start, min(i + 1, mask.size)))
+            start = i
+    return out
+
+
+def plot_gap_map(data: io.Results, out: Path, stem: str) -> list[Path]:
+    """|Δ+|, |Δ−|, the condensate frequency ν and the largest growth rate max Re λ (Goldstone
+    mode excluded) against V for every branch: solid where the Born-Markov linearisation says
+    stable, dashed where unstable, dotted where not computed (Keldysh route); bifurcation points
+    of the normal state (circles on the V axis, their ν_c in the ν panel), folds (triangles)."""
+    res = data.results
+    fig, axes = _figure(2, 2, size=(5.4, 3.8))
+    panels = [(axes[0, 0], "abs_delta_plus", "|Δ+| / t"), (axes[0, 1], "abs_delta_minus", "|Δ−| / t"),
+              (axes[1, 0], "nu", "ν / t  (condensate frequency)"), (axes[1, 1], "max_re", "max Re λ / t  (no Goldstone)")]
+    from matplotlib.lines import Line2D
+
+    handles: dict[str, Any] = {}
+    branches = res.get("branches", {}) or {}
+    for key in sorted(branches, key=int):
+        g = branches[key]
+        pts = g["points"]
+        V = np.asarray(pts["V"], dtype=float)
+        if V.size == 0:
+            continue
+        colour = f"C{int(key) % 10}"
+        stable = np.asarray(pts.get("stable", np.full(V.size, -1)), dtype=int)
+        label = f"branch {key} ({g['route']}, {g['kind'] or 'from a point'})"
+        handles.setdefault(label, Line2D([], [], color=colour, label=label))
+        for ax, name, _ in panels:
+            if name not in pts:
+                continue
+            y = np.asarray(pts[name], dtype=float)
+            for a, b in _runs(stable):
+                ls = {1: "-", 0: "--"}.get(int(stable[a]), ":")
+                ax.plot(V[a:b], y[a:b], color=colour, ls=ls, lw=1.6)
+            ax.plot(V[[0]], y[[0]], "o", color=colour, ms=3)
+        folds = np.atleast_1d(np.asarray(g.get("folds", []), dtype=float))
+        for fV in folds[np.isfinite(folds)]:
+            i = int(np.argmin(np.abs(V - fV)))
+            for ax, name, _ in panels[:2]:
+                ax.plot([fV], [np.asarray(pts[name])[i]], "^", color=colour, ms=8, mfc="none")
+            handles.setdefault("fold", Line2D([], [], ls="none", marker="^", mfc="none", color="k", label="fold"))
+    bif = res.get("bifurcations", {})
+    Vc = np.atleast_1d(np.asarray(bif.get("V_c", []), dtype=float))
+    if Vc.size:
+        for ax, name, _ in panels[:2]:
+            ax.plot(Vc, np.zeros_like(Vc), "o", color="k", mfc="w", ms=7, zorder=5)
+        panels[2][0].plot(Vc, np.asarray(bif["nu_c"], dtype=float), "o", color="k", mfc="w", ms=7, zorder=5)
+        handles["bif"] = Line2D([], [], ls="none", marker="o", color="k", mfc="w",
+                                label="bifurcation point of the normal state (ν_c in the ν panel)")
+    for style, text in (("-", "stable (Born-Markov linearisation)"), ("--", "unstable"),
+                        (":", "stability not computed")):
+        handles[text] = Line2D([], [], color="0.3", ls=style, label=text)
+    window = np.asarray(res.get("window", [np.nan, np.nan]), dtype=float)
+    for ax, name, ylabel in panels:
+        ax.set_xlabel("V / t")
+        ax.set_ylabel(ylabel)
+        if np.all(np.isfinite(window)):
+            ax.set_xlim(*window)
+    panels[3][0].axhline(0, color="0.6", lw=0.6)
+    panels[3][0].ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
+    nu_ax = panels[2][0]
+    nu_ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2), useOffset=False)
+    lo, hi = nu_ax.get_ylim()
+    gamma = float(res.get("parameters", {}).get("Gamma1", 0.0)) + float(res.get("parameters", {}).get("Gamma2", 0.0))
+    if gamma > 0 and hi - lo < 0.1 * gamma:  # ν pinned (e.g. at the flat pair energy): show ± Γ around it
+        mid = 0.5 * (lo + hi)
+        nu_ax.set_ylim(mid - gamma, mid + gamma)
+    fig.legend(handles=list(handles.values()), loc="outside lower center", fontsize=8, ncol=2)
+    inter = data.config.get("interaction", {})
+    title = _title(data.config).replace(f"V = {inter.get('V', 0.0):g} t, ", "")  # V is scanned, not read
+    return [_save(fig, title + "  (V: the horizontal axis)", out, stem, "gap-map")]
+
+
 PLOTTERS = {
     "eta-map": plot_eta_map,
     "phase-diagram": plot_phase_diagram,
     "susceptibility": plot_susceptibility,
     "spectral": plot_spectral,
     "gap": plot_gap,
+    "gap-map": plot_gap_map,
 }
 
 

@@ -30,7 +30,7 @@ from .validation import (ConfigError, Validated, boolean, check_keys, checked, c
 __all__ = ["CRITERIA", "ExactDosMesh", "ShellMesh", "MonkhorstPackMesh", "RefinedPolarMesh", "PolarShellMesh",
            "MESHES",
            "EtaMapNumerics", "SusceptibilityNumerics", "PhaseDiagramNumerics", "GapNumerics",
-           "SpectralNumerics", "TASK_SPECS", "TASKS", "MESH_TASKS", "MESH_ONLY", "USED_BY",
+           "GapMapNumerics", "SpectralNumerics", "TASK_SPECS", "TASKS", "MESH_TASKS", "MESH_ONLY", "USED_BY",
            "default_mesh", "numerics_from_table", "numerics_table"]
 
 CRITERIA = ("paper", "full")
@@ -237,6 +237,48 @@ class GapNumerics(Validated):
 
 
 @dataclass(frozen=True)
+class GapMapNumerics(Validated):
+    """gap-map (:mod:`solvers.app.tasks.gap_map`): the continuation ``mesh`` (the gap equation
+    and the stability of its branches are solved on it); ``V_window`` = [V_lo, V_hi], the window
+    of V whose bifurcation points are continued (the branches are followed inside it);
+    ``branch_routes`` (born_markov: Lyapunov, with stability; keldysh: the exact pole sum, no
+    stability); the full criterion that finds the bifurcation points (route born_markov; on
+    the resonance-shell mesh for the valley drive, else on ``mesh``): ``certify``,
+    ``tolerance``, ``max_level``, ``nu_per_panel``, ``nu_span``, ``V_max`` as in
+    phase-diagram; the continuation (:class:`solvers.continuation.ContinuationOptions`):
+    ``a0`` (first amplitude, units of Γ1 + Γ2), ``ds``, ``ds_max`` (arclength steps),
+    ``max_points`` per branch, ``tol`` (relative residual); the stability: ``sigma`` (the
+    counting line Re λ = -sigma 2 min Γ); the time-integration checks: ``n_checks`` per
+    Born-Markov branch, ``check_tol``, ``check_t_max``."""
+
+    TABLE = "numerics"
+    mesh: _Mesh | None = None
+    V_window: tuple[float, ...] = checked((0.7, 2.7), number_list)
+    branch_routes: tuple[str, ...] = checked(("born_markov",), choice_list, choices=GAP_ROUTES)
+    certify: bool = checked(True, boolean)
+    tolerance: float = checked(1e-4, number, gt=0, lt=0.1)
+    max_level: int = checked(2, integer, ge=0, le=6)
+    nu_per_panel: int = checked(8, integer, ge=2)
+    nu_span: float = checked(8.0, number, gt=0)
+    V_max: float | None = checked(None, number, gt=0)
+    a0: float = checked(0.05, number, gt=0)
+    ds: float = checked(0.1, number, gt=0)
+    ds_max: float = checked(1.0, number, gt=0)
+    max_points: int = checked(200, integer, ge=2)
+    tol: float = checked(1e-10, number, gt=0, lt=1)
+    sigma: float = checked(0.5, number, gt=0, lt=1)
+    n_checks: int = checked(2, integer, ge=0)
+    check_tol: float = checked(1e-4, number, gt=0, lt=1)
+    check_t_max: float = checked(2e5, number, gt=0)
+
+    def __post_init__(self):
+        super().__post_init__()
+        w = self.V_window
+        if len(w) != 2 or not w[0] < w[1]:
+            raise ConfigError("numerics.V_window", f"must be [V_lo, V_hi] with V_lo < V_hi (got {list(w)})")
+
+
+@dataclass(frozen=True)
 class SpectralNumerics(Validated):
     """spectral: ``n_cut`` k points on the cut through K+, ``n_omega`` frequencies, the
     half-widths ``omega_halfwidth`` (frequency window around 0 in the rotating frame) and
@@ -256,6 +298,7 @@ TASK_SPECS = {
     "susceptibility": (SusceptibilityNumerics, ("drive", "baths")),
     "phase-diagram": (PhaseDiagramNumerics, ("drive", "baths", "scan")),
     "gap": (GapNumerics, ("drive", "baths", "interaction")),
+    "gap-map": (GapMapNumerics, ("drive", "baths", "interaction")),
     "spectral": (SpectralNumerics, ("drive", "baths")),
 }
 TASKS = tuple(TASK_SPECS)

@@ -23,6 +23,9 @@ task               what it computes
                    for every route (:func:`solvers.stability.phase_point`) along a scan of
                    Ω/Γ, Ω, ω0, ω0 - δ or μ2; the K+ polarisation P(μ2) for μ2 scans
 ``gap``            nonzero steady state (Δ+, Δ-, ν) of the gap equation (:func:`solvers.gap.solve_gap`)
+``gap-map``        branches of the gap equation in a window of V from the full criterion's
+                   bifurcation points, by continuation, with their stability, bifurcation type
+                   and time-integration checks (:func:`solvers.continuation.gap_map`)
 ``spectral``       A(k, ω) and the occupied weight -iG^<(k, ω) (spec §3) on the cut through K+
                    along kx, the distribution -iG^</A, and the populations n22_k, 1 - n11_k
 =================  ==========================================================================
@@ -44,6 +47,7 @@ from collections.abc import Callable
 from .driver import Interrupted, Progress, ScanDriver, ScanHooks, scan_resume_state
 from .eta_map import run_eta_map
 from .gap import run_gap
+from .gap_map import run_gap_map
 from .phase_diagram import run_phase_diagram
 from .spectral import run_spectral
 from .susceptibility import run_susceptibility
@@ -60,6 +64,7 @@ __all__ = [
     "run_susceptibility",
     "run_phase_diagram",
     "run_gap",
+    "run_gap_map",
     "run_spectral",
 ]
 
@@ -72,5 +77,6 @@ TASKS: dict[str, Callable[..., dict]] = {
     "susceptibility": run_susceptibility,
     "phase-diagram": run_phase_diagram,
     "gap": run_gap,
+    "gap-map": run_gap_map,
     "spectral": run_spectral,
 }
