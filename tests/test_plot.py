@@ -125,3 +125,39 @@ def test_console_script_prints_only_paths_and_fails_cleanly(files, tmp_path):
     done = subprocess.run([*command, str(bogus)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith("keldysh-plot: error:")
+
+
+PAPER_CONFIG = {
+    "task": "phase-diagram", "description": "Fig. 3a: V_c vs Omega/Gamma, delta = 5t, Gamma = 1e-3 t",
+    "model": {"delta": 5.0, "t": 1.0}, "drive": {"omega0": 5.1, "pattern": "valley"},
+    "baths": {"kind": "paper", "Gamma1": 5e-4, "Gamma2": 5e-4, "mu": -5e-4, "temperature": 0.0},
+    "numerics": {"mesh": "exact-dos-shell"},
+}
+
+
+def test_title_does_not_repeat_what_the_description_gives():
+    head, body = plot._title(PAPER_CONFIG).split("\n")
+    assert head == "phase-diagram: " + PAPER_CONFIG["description"]
+    assert not body.startswith("δ") and "Γ1" not in body  # given by "delta = 5t", "Gamma = 1e-3 t"
+    assert "ω0 − δ = 0.1 t" in body and "μ = -0.0005 t" in body
+    unequal = {**PAPER_CONFIG, "baths": {**PAPER_CONFIG["baths"], "Gamma2": 1e-3}}
+    assert "Γ1 = 0.0005 t, Γ2 = 0.001 t" in plot._title(unequal)  # "Gamma = ..." does not say the split
+    plain = {**PAPER_CONFIG, "description": "quick start"}
+    assert "δ = 5 t" in plot._title(plain) and "Γ1 = 0.0005 t" in plot._title(plain)
+    gap = {"task": "gap", "description": "delta = t, mu2 = 0.56 t, V = 0, V' = t", "model": {"delta": 1.0},
+           "baths": {"kind": "quasi_thermal", "Gamma12": 1e-3, "mu": -5e-4, "mu2": 0.56, "reading": "lab"},
+           "interaction": {"V": 0.0, "Vprime": 1.0, "phi": 0.0}}
+    body = plot._title(gap).split("\n")[1]
+    assert "V =" not in body and "|V'|" not in body and "μ2" not in body and "φ = 0" in body
+
+
+def test_long_titles_are_wrapped_inside_the_figure(tmp_path):
+    """Every line of a title (an unfinished scan's note included) stays inside the figure."""
+    fig, _ = plot._figure(1, 1, size=(4.6, 4.2))
+    title = plot._title({**PAPER_CONFIG, "description": "quick start"}) + "\n[unfinished: 1/40 points]"
+    plot._save(fig, title, tmp_path, "t", "title")
+    text = fig._suptitle
+    box = text.get_window_extent(fig.canvas.get_renderer())
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width
+    assert text.get_text().count("\n") > title.count("\n")  # it had to wrap
+    assert all(len(line) <= 30 for line in plot._wrap("ab, " * 50, 30).split("\n"))

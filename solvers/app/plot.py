@@ -23,6 +23,7 @@ paths it wrote, one per line, and nothing else; exit status 2 for an unusable fi
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -64,19 +65,61 @@ def _figure(ncols: int = 1, nrows: int = 1, size=(6.4, 4.8)):
     return fig, axes
 
 
+def _wrap(text: str, width: int) -> str:
+    """Break every line of ``text`` longer than ``width`` characters after a comma (else at a
+    space), so that no line of a title runs off the figure."""
+    lines = []
+    for line in text.split("\n"):
+        while len(line) > width:
+            cut = line.rfind(", ", 0, width)
+            step = 2
+            if cut <= 0:
+                cut, step = line.rfind(" ", 0, width), 1
+            if cut <= 0:
+                break
+            lines.append(line[: cut + (1 if step == 2 else 0)])
+            line = line[cut + step:]
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def _save(fig, title: str, out: Path, stem: str, name: str) -> Path:
-    """Give ``fig`` its title and write it as ``<out>/<stem>_<name>.png``."""
-    fig.suptitle(title)
+    """Give ``fig`` its title, wrapped to the figure's width, and write it as
+    ``<out>/<stem>_<name>.png``."""
+    fig.suptitle(_wrap(title, int(9.5 * fig.get_figwidth())))  # ~7 pt per character at 12 pt
     path = out / f"{stem}_{name}.png"
     fig.savefig(path, dpi=110)
     return path
 
 
+#: a value the description already gives ("delta = 5t", "Omega = 5 Gamma", "V' = t"): the
+#: title does not repeat it
+_SAID = {
+    "delta": r"(?<![\w])(?:delta|δ)(?:\s*/\s*t)?\s*=",
+    "Omega": r"(?<![\w/])(?:Omega|Ω)(?![\w/])\s*=",
+    "Gamma": r"(?<![\w/])(?:Gamma|Γ)(?![\w/])\s*=",
+    "Gamma12": r"(?:Gamma12|Γ12)\s*=",
+    "mu": r"(?<![\w])(?:mu|μ)(?![\w])\s*=",
+    "mu2": r"(?:mu2|μ2)\s*=",
+    "T": r"(?<![\w])(?:T|temperature)(?![\w])\s*=",
+    "V": r"(?<![\w|'])V(?![\w'|])\s*=",
+    "Vprime": r"\|?V'\|?\s*=",
+    "phi": r"(?<![\w])(?:phi|φ)(?![\w])\s*=",
+}
+
+
+def _said(description: str) -> set[str]:
+    """The parameters whose value ``description`` gives (keys of :data:`_SAID`)."""
+    return {name for name, pattern in _SAID.items() if re.search(pattern, description or "")}
+
+
 def _title(config: dict) -> str:
-    """One or two lines of parameters from the resolved config."""
+    """The task and description, then the parameters of the resolved config that the
+    description does not already give (ω0 − δ always); :func:`_save` wraps it."""
     parts = []
+    said = _said(config.get("description", ""))
     model = config.get("model", {})
-    if "delta" in model:
+    if "delta" in model and "delta" not in said:
         parts.append(f"δ = {model['delta']:g} t")
     drive = config.get("drive")
     if drive:
@@ -85,26 +128,35 @@ def _title(config: dict) -> str:
                 parts.append(f"ω0 − δ = {drive['omega0'] - model['delta']:g} t")
             else:
                 parts.append(f"ω0 = {drive['omega0']:g} t")
-        if "Omega" in drive:
+        if "Omega" in drive and "Omega" not in said:
             parts.append(f"Ω = {drive['Omega']:g} t")
         if drive.get("pattern", "valley") != "valley":
             parts.append(f"{drive['pattern']} drive")
     baths = config.get("baths")
     if baths:
         if baths.get("kind") == "quasi_thermal":
-            parts.append(f"fast intraband, Γ12 = {baths['Gamma12']:g} t")
+            intraband = "" if "intraband" in config.get("description", "") else "fast intraband, "
+            if "Gamma12" not in said:
+                parts.append(f"{intraband}Γ12 = {baths['Gamma12']:g} t")
+            elif intraband:
+                parts.append("fast intraband")
+            reading = baths.get("reading", "lab")
             if "mu2" in baths:
-                parts.append(f"μ2 = {baths['mu2']:g} t ({baths.get('reading', 'lab')} reading)")
+                parts.append(f"{reading} reading" if "mu2" in said else f"μ2 = {baths['mu2']:g} t ({reading} reading)")
             else:
-                parts.append(f"μ2 in the {baths.get('reading', 'lab')} reading")
-        else:
+                parts.append(f"μ2 in the {reading} reading")
+        elif not ("Gamma" in said and baths["Gamma1"] == baths["Gamma2"]):
             parts.append(f"Γ1 = {baths['Gamma1']:g} t, Γ2 = {baths['Gamma2']:g} t")
-        parts.append(f"μ = {baths['mu']:g} t")
-        if baths.get("temperature"):
+        if "mu" not in said:
+            parts.append(f"μ = {baths['mu']:g} t")
+        if baths.get("temperature") and "T" not in said:
             parts.append(f"T = {baths['temperature']:g} t")
     inter = config.get("interaction")
     if inter:
-        parts.append(f"V = {inter['V']:g} t, |V'| = {inter['Vprime']:g} t, φ = {inter['phi']:g}")
+        for name, text in (("V", f"V = {inter['V']:g} t"), ("Vprime", f"|V'| = {inter['Vprime']:g} t"),
+                           ("phi", f"φ = {inter['phi']:g}")):
+            if name not in said:
+                parts.append(text)
     mesh = config.get("numerics", {}).get("mesh")
     if mesh:
         extra = f" nk={config['numerics']['nk']}" if mesh == "monkhorst-pack" else ""
@@ -113,9 +165,6 @@ def _title(config: dict) -> str:
     desc = config.get("description")
     line1 = f"{head}: {desc}" if desc else head
     body = ", ".join(parts)
-    if len(body) > 90:
-        cut = body.rfind(", ", 0, 90)
-        body = body[:cut] + "\n" + body[cut + 2:]
     return f"{line1}\n{body}" if body else line1
 
 
@@ -141,7 +190,7 @@ def plot_eta_map(data: io.Results, out: Path, stem: str) -> list[Path]:
         ax.plot(*km, "s", mfc="none", mec="k", ms=8)
         ax.annotate("K−", km, xytext=(6, 6), textcoords="offset points")
         ax.set_title(f"δ = {delta:g} t")
-        ax.set_xlabel("$k_x a$")
+        ax.set_xlabel("$k_x a$  (a: C–C distance)")
         ax.set_ylabel("$k_y a$")
     fig.colorbar(image, ax=axes[0, :].tolist(), label="η(k)  (circular dichroism, Eq. 2)", shrink=0.8)
     return [_save(fig, _title(data.config) + "\nK+ is the valley centre with η = +1", out, stem, "eta-map")]
@@ -241,7 +290,7 @@ def plot_phase_diagram(data: io.Results, out: Path, stem: str) -> list[Path]:
     fig.legend(handles=list(handles.values()), loc="outside lower center", fontsize=8, ncol=3)
     done = data.history.get("completed") if data.history else None
     note = "" if done is None or np.all(done) else f"  [unfinished: {int(np.sum(done))}/{x.size} points]"
-    path = _save(fig, _title(data.config) + note, out, stem, "phase-diagram")
+    path = _save(fig, _title(data.config) + ("\n" + note.strip() if note else ""), out, stem, "phase-diagram")
     paths = [path]
     if parameter in ("Omega_over_Gamma", "Omega") and "F_plus_eq14" in res.get("closed_forms", {}):
         paths.append(_plot_kernels(data, out, stem, x, parameter))
@@ -327,7 +376,7 @@ def plot_spectral(data: io.Results, out: Path, stem: str) -> list[Path]:
     fig.colorbar(mesh, ax=axes[0, 1], label="f(k, ω) = −iG<_22 / A_22  (mode c_k2)")
     axes[0, 1].set_title("distribution of band 2 in K+")
     for ax in axes[0, :2]:
-        ax.set_xlabel("|k − K+| a  (cut along $k_x$ towards Γ)")
+        ax.set_xlabel("|k − K+| a  (a: C–C distance; cut along $k_x$ towards Γ)")
         ax.set_ylabel("ω / t  (rotating frame)")
         ax.axvline(res["q_resonance"], color="w", lw=0.6, ls="--")
     ax = axes[0, 2]
@@ -336,9 +385,10 @@ def plot_spectral(data: io.Results, out: Path, stem: str) -> list[Path]:
         ax.plot(q, pops["n22_k"], color="C0", ls=ls, label=f"n22_k ({name})")
         ax.plot(q, pops["one_minus_n11_k"], color="C1", ls=ls, label=f"1 − n11_k ({name})")
     ax.axvline(res["q_resonance"], color="0.6", lw=0.6, ls="--")
-    ax.set_xlabel("|k − K+| a")
+    ax.set_xlabel("|k − K+| a  (a: C–C distance)")
     ax.set_ylabel("population")
-    ax.legend(fontsize=7)
+    ax.set_ylim(bottom=0, top=1.45 * ax.get_ylim()[1])  # headroom: the legend sits above the curves
+    ax.legend(fontsize=7, loc="upper center", ncol=2)
     ax.set_title("populations (resonance dashed)")
     paths = [_save(fig, _title(data.config), out, stem, "spectral")]
     if "valley_map" in res:
@@ -349,7 +399,7 @@ def plot_spectral(data: io.Results, out: Path, stem: str) -> list[Path]:
             im = ax.pcolormesh(vm["kx"], vm["ky"], np.asarray(vm[key]), shading="nearest", cmap="viridis")
             fig.colorbar(im, ax=ax, label=label)
             ax.set_aspect("equal")
-            ax.set_xlabel("$k_x a$")
+            ax.set_xlabel("$k_x a$  (a: C–C distance)")
             ax.set_ylabel("$k_y a$")
             ax.set_title(f"{label} around K+ (Born-Markov steady state)")
         paths.append(_save(fig, _title(data.config), out, stem, "populations"))
@@ -372,14 +422,15 @@ def plot_gap(data: io.Results, out: Path, stem: str) -> list[Path]:
                  f"ν = {res['nu']:.4g} t", fontsize=9)
     ax = axes[0, 1]
     attempts = hist.get("attempts") or {}
+    amp = ax.twinx()  # two quantities of each attempt, each on its own axis and colour
     if attempts and np.size(attempts.get("start_amplitude", [])):
-        ax.loglog(attempts["start_amplitude"], np.maximum(attempts["residual"], 1e-300), "o", label="residual")
-        ax.loglog(attempts["start_amplitude"], np.maximum(attempts["final_amplitude"], 1e-300), "s",
-                  mfc="none", label="final |Δ| / t")
-        ax.legend(fontsize=8)
+        ax.loglog(attempts["start_amplitude"], np.maximum(attempts["residual"], 1e-300), "o", color="C0")
+        amp.loglog(attempts["start_amplitude"], np.maximum(attempts["final_amplitude"], 1e-300), "s",
+                   mfc="none", color="C1")
     ax.set_xlabel("starting amplitude |Δ+| + |Δ−|  (t)")
-    ax.set_ylabel("per attempt")
-    ax.set_title(f"attempts ({res.get('route', '')} route)", fontsize=9)
+    ax.set_ylabel("relative residual at the end (circles)", color="C0")
+    amp.set_ylabel("final amplitude |Δ| / t  (squares)", color="C1")
+    ax.set_title(f"each attempt of the solver ({res.get('route', '')} route)", fontsize=9)
     return [_save(fig, _title(data.config), out, stem, "gap")]
 
 
@@ -477,6 +528,9 @@ def plot_file(path: str | Path, out: str | Path | None = None) -> list[Path]:
     """Write the figure(s) of one results file into ``out`` (default: the file's directory)."""
     path = Path(path)
     data = io.load(path)
+    if not isinstance(data.config, dict):
+        raise ValueError(f"{path}: not a usable results file: /config@config_json is not a JSON object "
+                         f"(got a {type(data.config).__name__})")
     if data.task not in PLOTTERS:
         raise ValueError(f"{path}: no plot for task {data.task!r} (known: {', '.join(PLOTTERS)})")
     out = Path(out) if out is not None else path.parent
@@ -493,8 +547,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.files:
         try:
             written = plot_file(name, args.out)
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError) as exc:
             print(f"keldysh-plot: error: {' '.join(str(exc).split())}", file=sys.stderr)
+            status = 2
+            continue
+        except (KeyError, TypeError, IndexError, AttributeError) as exc:  # a file without what its task writes
+            print(f"keldysh-plot: error: {name}: cannot plot it, malformed results "
+                  f"({type(exc).__name__}: {' '.join(str(exc).split())})", file=sys.stderr)
             status = 2
             continue
         for p in written:
