@@ -84,8 +84,41 @@ class _Sharded:
         return [self.shard(r, size) for r in range(size)]
 
 
+def _geometry(model):
+    """The spinless model whose η fixes the K+ half (a spin-orbit sector model's ``base``,
+    :class:`keldysh.materials.SpinSectorModel`; the model itself otherwise)."""
+    return getattr(model, "base", model)
+
+
+def _partner(model):
+    """The model of the -k member of each sample's Nambu pair, evaluated at -k: the model
+    itself for the spinless lattice, the spin -σ model for a sector (``model.partner()``)."""
+    return model.partner() if hasattr(model, "partner") else model
+
+
+def _has_offset(model) -> bool:
+    """True for a model whose bands are c_k ∓ e_k with c_k ≠ 0 (a sector with λ > 0)."""
+    return bool(getattr(model, "lambda_so", 0.0))
+
+
 class _MomentumMesh(_Sharded):
     """Samples at momenta ``points`` (M, 2) with ``weights`` (M,)."""
+
+    def _ties(self, model, pattern: str):
+        """Points on the boundary η = 0 of the K+ half (split by :meth:`samples`), or None."""
+        if pattern in WHOLE_ZONE_PATTERNS:
+            return None
+        tie = np.abs(_geometry(model).eta(self.points)) <= 1e-12
+        return tie if np.any(tie) else None
+
+    def band_offsets(self, model, pattern: str) -> np.ndarray:
+        """c_k = (E_k1 + E_k2)/2 per sample, in the order of :meth:`samples` (boundary points
+        split there appear twice): ``model.band_offset`` of a spin-orbit sector, zeros for the
+        spinless model (E_k1 = -e_k, E_k2 = e_k)."""
+        k = self.points
+        c = model.band_offset(k) if hasattr(model, "band_offset") else np.zeros(len(k))
+        tie = self._ties(model, pattern)
+        return c if tie is None else np.concatenate([c, c[tie]])
 
     def samples(self, model: HoneycombModel, Omega: float, pattern: str):
         """(e_k, Ω, weight) of the samples for the drive pattern (spec §2, §9); Ω (M, 2)
@@ -95,17 +128,21 @@ class _MomentumMesh(_Sharded):
         lies half in K+ (driven) and half outside: it becomes a driven and an undriven sample
         of half weight each (otherwise a uniform mesh, which puts O(n) points on these lines,
         converges only as 1/n); the split halves follow the other samples.  The whole-zone
-        patterns drive every k and -k, so nothing is split."""
+        patterns drive every k and -k, so nothing is split.
+
+        For a spin-orbit sector (:class:`keldysh.materials.SpinSectorModel`) e_k is half the
+        band splitting (the bands are c_k ∓ e_k, :meth:`band_offsets`), the K+ half is the
+        geometric one and Ω_{-k} is the drive of the partner (-k, spin -σ) (``model.partner()``)."""
         k = self.points
         e = model.energy(k)
         weight = np.asarray(self.weights, dtype=float)
         if pattern in WHOLE_ZONE_PATTERNS:
             rabi = np.stack([model.drive_amplitude(k, Omega, pattern),
-                             model.drive_amplitude(-k, Omega, pattern)], axis=-1).astype(complex)
+                             _partner(model).drive_amplitude(-k, Omega, pattern)], axis=-1).astype(complex)
             return e, rabi, weight
         rabi = model.drive_amplitude(k, Omega, pattern)
-        tie = np.abs(model.eta(k)) <= 1e-12
-        if np.any(tie):
+        tie = self._ties(model, pattern)
+        if tie is not None:
             edge = model.drive_amplitude(k[tie], Omega, pattern, include_boundary=True)
             weight = weight.copy()
             weight[tie] *= 0.5
@@ -160,7 +197,7 @@ class KMesh(_MomentumMesh):
         if not isinstance(n, (int, np.integer)) or n < 2 or n % 2:
             raise ValueError(f"nk: must be an even integer >= 2, got {n!r}")
         k = cls.full_zone(n)
-        eta = model.eta(k)
+        eta = _geometry(model).eta(k)
         i1, i2 = np.divmod(np.arange(n * n), n)
         partner = (n - 1 - i1) * n + (n - 1 - i2)  # index of -k
         ep = eta[partner]
@@ -210,9 +247,22 @@ class EnergyMesh(_Sharded):
     def _subset(self, sl):
         return EnergyMesh(self.energies[sl], self.weights[sl], self.kind)
 
+    def band_offsets(self, model, pattern: str) -> np.ndarray:
+        """Zeros: the exact-DOS quadrature serves only models with E_k1 = -e_k, E_k2 = e_k."""
+        self._check_model(model)
+        return np.zeros(len(self))
+
+    @staticmethod
+    def _check_model(model):
+        if _has_offset(model):
+            raise ValueError("mesh: an energy mesh (exact DOS) needs every quantity to be a function of e_k; "
+                             "a spin-orbit sector (lambda_so > 0) is not: use a momentum mesh "
+                             "(KMesh, RefinedKMesh, PolarShellKMesh)")
+
     def samples(self, model: HoneycombModel, Omega: float, pattern: str):
         """(e, Ω, weight): every sample of K+ is driven with Ω ("valley" pattern only), so
         Ω (M, 2) = (Ω, 0) per sample (Ω_k, Ω_{-k})."""
+        self._check_model(model)
         if pattern != "valley":
             raise ValueError(f"pattern: an energy mesh (exact DOS) only serves the 'valley' pattern, "
                              f"got {pattern!r}; use a momentum mesh (KMesh, RefinedKMesh)")

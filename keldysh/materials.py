@@ -68,7 +68,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .lattice import NN_VECTORS, HoneycombModel, _as_k
+from .lattice import DRIVE_PATTERNS, NN_VECTORS, HoneycombModel, _as_k
 from .lattice import valley_centres as _valley_centres
 
 __all__ = [
@@ -175,6 +175,10 @@ class SpinSectorModel:
         """σ λ g(k), added to H[1, 1]."""
         return self.sigma * self.lambda_so * so_function(k)
 
+    def so_term_gradient(self, k) -> np.ndarray:
+        """∇(σ λ g(k)), stacked on the last axis."""
+        return self.sigma * self.lambda_so * so_function_gradient(k)
+
     def hamiltonian(self, k) -> np.ndarray:
         """H_σ(k) = [[δ/2, h], [h*, -δ/2 + σλ g(k)]], shape (..., 2, 2)."""
         H = self.base.hamiltonian(k)
@@ -212,7 +216,7 @@ class SpinSectorModel:
         """P_±(k) = <u_2k| ∂H_σ/∂kx ± i ∂H_σ/∂ky |u_1k> (Eq. 2), including ∂(σλg) in H[1, 1]."""
         u1, u2 = self.bloch_vectors(k)
         g = self.grad_h(k)
-        dso = self.sigma * self.lambda_so * so_function_gradient(k)
+        dso = self.so_term_gradient(k)
         out = []
         for sign in (+1, -1):
             d01 = g[..., 0] + sign * 1j * g[..., 1]
@@ -231,6 +235,58 @@ class SpinSectorModel:
     def valley_centres(self) -> dict[str, np.ndarray]:
         """{"K+": centre with η = +1, "K-": centre with η = -1} (spec §1)."""
         return _valley_centres(self)
+
+    # -- what the meshes and the Nambu assembly read (the HoneycombModel interface) --
+    def energy(self, k) -> np.ndarray:
+        """Half the band splitting, e_k = (E_2 - E_1)/2 = sqrt(m² + |h|²): the quantity the
+        resonance e_k = ω0/2 and the detuning 2e_k - ω0 refer to (as e_k of spec §1)."""
+        return self._parts(k)[2]
+
+    def band_offset(self, k) -> np.ndarray:
+        """Centre of the two bands, c_k = (E_1 + E_2)/2 = σλg(k)/2, so E_a = c_k ∓ e_k.
+        Odd partner symmetry: the Nambu partner (-k, -σ) has the same c (module docstring)."""
+        return self.so_term(k) / 2
+
+    def band_velocity(self, k, direction) -> np.ndarray:
+        """∂e_k/∂k · u = [Re(h* ∇h·u) - m σλ (∇g·u)/2] / e_k (from e² = m² + |h|²,
+        m = (δ - σλg)/2); the radial widths of :class:`keldysh.refined_kmesh.RefinedKMesh`."""
+        k = _as_k(k)
+        u = np.asarray(direction, dtype=float)
+        _, m, e, h = self._parts(k)
+        dm = -0.5 * (self.so_term_gradient(k) @ u)
+        return (np.real(np.conj(h) * (self.grad_h(k) @ u)) + m * dm) / e
+
+    def partner(self) -> "SpinSectorModel":
+        """The model of the other member of each Nambu pair: spin -σ, evaluated at -k
+        (H_{-σ}(-k) = conj H_σ(k)); it gives the drive Ω_{-k} of the whole-zone patterns."""
+        return dataclasses.replace(self, sigma=-self.sigma)
+
+    def drive_amplitude(self, k, Omega: float, pattern: str = "valley",
+                        include_boundary: bool = False) -> np.ndarray:
+        """Rabi amplitude Ω_k of the spec's drive patterns (§2, §9) for this sector's electrons.
+
+        As :meth:`HoneycombModel.drive_amplitude` with this sector's P_±, which include the
+        ∂(σλg) term: "circular" Ω_k = Ω P_+(k)/|P_+(K+)| (complex, closed-form gauge),
+        "circular-abs" its modulus, "dichroic" Ω |P_+(k)|/|P_+(K+)| on the K+ half, "valley" Ω
+        on the K+ half.  The K+ half is the geometric one, {η(k) > 0} of the spinless model
+        (:attr:`base`; the Γ-M lines), the half the meshes of :mod:`keldysh.kmesh` sample;
+        ``include_boundary`` also drives its boundary (|η| ≤ 1e-12).  |P_+(K+)| = 3td in every
+        sector (∇g = 0 at K+)."""
+        k = _as_k(k)
+        if pattern not in DRIVE_PATTERNS:
+            raise ValueError(f"pattern: must be one of {DRIVE_PATTERNS}, got {pattern!r}")
+        if pattern == "valley":
+            driven = self.base.eta(k) > (-1e-12 if include_boundary else 0.0)
+            return np.where(driven, float(Omega), 0.0)
+        pp, _ = self.velocity_elements(k)
+        pp_centre, _ = self.velocity_elements(self.valley_centres()["K+"])
+        amplitude = Omega * pp / np.abs(pp_centre)
+        if pattern == "circular":
+            return amplitude
+        if pattern == "circular-abs":
+            return np.abs(amplitude)
+        driven = self.base.eta(k) > (-1e-12 if include_boundary else 0.0)
+        return np.where(driven, Omega * np.abs(pp) / np.abs(pp_centre), 0.0)
 
     # -- closed forms at the valley centres ---------------------------------
     def _tau(self, valley: str) -> int:

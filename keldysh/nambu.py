@@ -38,6 +38,7 @@ __all__ = [
     "nambu_chemical_potentials",
     "nambu_occupations",
     "DrivenSystem",
+    "SpinfulSystem",
     "ModeArrays",
     "PAIR_ELEMENTS",
     "pair_amplitudes",
@@ -175,19 +176,32 @@ class DrivenSystem:
     mu: float = 0.0
     pattern: str = "valley"
 
-    def modes_from_energies(self, e, rabi, weight, rabi_minus=0j) -> ModeArrays:
+    def modes_from_energies(self, e, rabi, weight, rabi_minus=0j, offset=None) -> ModeArrays:
         """ModeArrays for band energies e_k (M,), Rabi amplitudes Ω_k (M,) and weights (M,);
-        ``rabi_minus``: Ω_{-k} (M,) or a scalar (0: the K- mode of every sample undriven)."""
+        ``rabi_minus``: Ω_{-k} (M,) or a scalar (0: the K- mode of every sample undriven).
+
+        ``offset``: None for the spinless bands E_k1 = -e_k, E_k2 = +e_k (spec §1); else the
+        band centres c_k (M,) or a scalar, E_ka = c_k ∓ e_k (a spin-orbit sector, spec §9:
+        :meth:`keldysh.materials.SpinSectorModel.band_offset`).  The partner -k of a sample
+        has the same bands (E_{-k,a} = E_{k,a}, in the sector by time reversal), so the pair
+        energy xi'_k1 + xi'_k2 = 2c_k - 2μ is no longer flat when c_k varies."""
         e = np.asarray(e, dtype=float)
         w0 = self.omega0
-        # rotating-frame energies (spec §2): xi'_1 = -e - μ + ω0/2, xi'_2 = e - μ - ω0/2
-        x1 = -e - self.mu + w0 / 2
-        x2 = e - self.mu - w0 / 2
+        if offset is None:
+            # rotating-frame energies (spec §2): xi'_1 = -e - μ + ω0/2, xi'_2 = e - μ - ω0/2
+            x1 = -e - self.mu + w0 / 2
+            x2 = e - self.mu - w0 / 2
+            E_lab = np.stack([-e, e, -e, e], axis=-1)
+        else:
+            c = np.broadcast_to(np.asarray(offset, dtype=float), e.shape)
+            E1, E2 = c - e, c + e
+            x1 = E1 - self.mu + w0 / 2
+            x2 = E2 - self.mu - w0 / 2
+            E_lab = np.stack([E1, E2, E1, E2], axis=-1)
         xi = np.stack([x1, x2, x1, x2], axis=-1)
         g, m, T = self.baths.mode_parameters(w0, self.mu)
         M = e.shape[0]
         lab_mu = np.array([self.baths.mu[0, 0], self.baths.mu[0, 1], self.baths.mu[1, 0], self.baths.mu[1, 1]])
-        E_lab = np.stack([-e, e, -e, e], axis=-1)
         occ = fermi(E_lab - lab_mu, T)
         return ModeArrays(
             xi=xi,
@@ -203,6 +217,53 @@ class DrivenSystem:
 
     def modes(self, mesh) -> ModeArrays:
         """ModeArrays on any mesh of :mod:`keldysh.kmesh` (its samples: ``mesh.samples``, whose
-        Rabi amplitudes (M, 2) are (Ω_k, Ω_{-k}) per sample)."""
+        Rabi amplitudes (M, 2) are (Ω_k, Ω_{-k}) per sample; for a spin-orbit sector model with
+        λ > 0 also the band centres ``mesh.band_offsets``)."""
         e, rabi, weight = mesh.samples(self.model, self.Omega, self.pattern)
-        return self.modes_from_energies(e, rabi[:, 0], weight, rabi[:, 1])
+        offset = mesh.band_offsets(self.model, self.pattern) if getattr(self.model, "lambda_so", 0.0) else None
+        return self.modes_from_energies(e, rabi[:, 0], weight, rabi[:, 1], offset)
+
+
+@dataclass(frozen=True)
+class SpinfulSystem:
+    """A spinful material as its time-reversal sectors (spec §9), each a :class:`DrivenSystem`.
+
+    ``sectors``: (σ = +1, σ = -1) for a TMD monolayer, each with its own
+    :class:`keldysh.materials.SpinSectorModel` (gap δ - σλ at K+, band offset, resonance) and
+    its own Rabi amplitude Ω (the same field gives ħΩ_σ = e E0 |P_+(K+)| / (2 (δ - σλ))), the
+    same baths and μ.  A spin-independent interaction adds the pair sums of the sectors:
+
+        S_a = Σ_σ S_a^(σ),   so   chi_ab = Σ_σ chi_ab^(σ)   and   Δ_a = M_ab Σ_σ S_b^(σ)(Δ, ν)
+
+    with one Δ_± (the same pair field in both sectors) and one condensate frequency ν.
+    Everything that sums over k takes one mesh per sector (a tuple in the order of
+    ``sectors``) and adds the sectors in that order.  Any number >= 1 of sectors is accepted
+    (one sector with λ = 0 is the spinless engine)."""
+
+    sectors: tuple
+
+    def __post_init__(self):
+        sectors = tuple(self.sectors) if isinstance(self.sectors, (list, tuple)) else None
+        if not sectors or not all(isinstance(s, DrivenSystem) for s in sectors):
+            raise ValueError(f"sectors: must be a non-empty tuple of DrivenSystem, got {self.sectors!r}")
+        object.__setattr__(self, "sectors", sectors)
+
+    def __len__(self):
+        return len(self.sectors)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """"A" (σ = +1), "B" (σ = -1) per sector (the model's ``sigma``), or "sector<i>"."""
+        names = {1: "A", -1: "B"}
+        return tuple(names.get(getattr(s.model, "sigma", None), f"sector{i}") for i, s in enumerate(self.sectors))
+
+    def meshes(self, mesh) -> tuple:
+        """``mesh`` checked to be one mesh per sector (a tuple or list of that length)."""
+        if not isinstance(mesh, (tuple, list)) or len(mesh) != len(self.sectors):
+            raise ValueError(f"mesh: a spinful system takes one mesh per sector ({len(self.sectors)}), "
+                             f"got {type(mesh).__name__}")
+        return tuple(mesh)
+
+    def modes(self, mesh) -> tuple[ModeArrays, ...]:
+        """ModeArrays of every sector on its own mesh (``mesh``: one per sector)."""
+        return tuple(s.modes(m) for s, m in zip(self.sectors, self.meshes(mesh)))

@@ -32,7 +32,7 @@ from scipy.optimize import root
 
 from keldysh.greens import rho_pole_sum
 from keldysh.lyapunov import lyapunov_steady_state
-from keldysh.nambu import DrivenSystem, nambu_chemical_potentials, nambu_occupations
+from keldysh.nambu import DrivenSystem, SpinfulSystem, nambu_chemical_potentials, nambu_occupations
 from keldysh.nambu import pair_sums as weighted_pair_sums
 from solvers.dynamics import coupling_matrix
 from solvers.parallel import allreduce_sum, shard_of
@@ -66,11 +66,22 @@ class GapResult:
     options: dict = field(default_factory=dict)
 
 
-def pair_sums(system: DrivenSystem, mesh, delta_plus, delta_minus, nu, route: str = "born_markov",
-              comm=None) -> np.ndarray:
-    """(S+, S-) at finite Δ± and condensate frequency ν, reduced over ``comm``."""
+def pair_sums(system: DrivenSystem | SpinfulSystem, mesh, delta_plus, delta_minus, nu,
+              route: str = "born_markov", comm=None) -> np.ndarray:
+    """(S+, S-) at finite Δ± and condensate frequency ν, reduced over ``comm``.
+
+    A :class:`keldysh.nambu.SpinfulSystem` (spec §9; ``mesh``: one per sector) gives the sum of
+    the sectors' pair sums, S_a = Σ_σ S_a^(σ)(Δ, ν) (the same Δ± and ν in every sector: a
+    spin-independent interaction), each reduced over ``comm`` and added in sector order."""
     if route not in GAP_ROUTES:
         raise ValueError(f"route: must be one of {GAP_ROUTES}, got {route!r}")
+    if isinstance(system, SpinfulSystem):
+        parts = [pair_sums(s, m, delta_plus, delta_minus, nu, route, comm)
+                 for s, m in zip(system.sectors, system.meshes(mesh))]
+        out = parts[0]
+        for p in parts[1:]:
+            out = out + p
+        return out
     modes = system.modes(shard_of(mesh, comm))
     local = np.zeros(2, complex)
     if len(modes):
@@ -88,7 +99,7 @@ def pair_sums(system: DrivenSystem, mesh, delta_plus, delta_minus, nu, route: st
     return allreduce_sum(local, comm)
 
 
-def solve_gap(system: DrivenSystem, mesh, V: float, Vprime: complex, *, route: str = "born_markov",
+def solve_gap(system: DrivenSystem | SpinfulSystem, mesh, V: float, Vprime: complex, *, route: str = "born_markov",
               guess=None, comm=None, tol: float = 1e-10, max_nfev: int = 400,
               amplitudes=None) -> GapResult:
     """Find a nonzero (Δ+, Δ-, ν) solving the gap equations, or report that none was found.
@@ -98,7 +109,8 @@ def solve_gap(system: DrivenSystem, mesh, V: float, Vprime: complex, *, route: s
     linear problem are tried at the ``amplitudes`` (default: a log grid)."""
     t0 = time.perf_counter()
     Mc = coupling_matrix(V, Vprime)
-    gmin = float(np.min(system.baths.gamma))
+    sectors = system.sectors if isinstance(system, SpinfulSystem) else (system,)
+    gmin = min(float(np.min(s.baths.gamma)) for s in sectors)
     if amplitudes is None:
         amplitudes = gmin * np.logspace(-1, 2, 7)
     starts = []
@@ -106,7 +118,11 @@ def solve_gap(system: DrivenSystem, mesh, V: float, Vprime: complex, *, route: s
         dp, dm, nu = guess
         starts.append((complex(dp), complex(dm), float(nu)))
     ratio = np.exp(1j * np.angle(Vprime)) if Vprime != 0 else 1.0
-    nu0 = starts[0][2] if starts else float(-2 * system.mu)
+    # the pair energy -2μ (spec §2); a spinful system: its first sector's at K+, 2c(K+) - 2μ
+    first = sectors[0]
+    offset = float(first.model.band_offset(first.model.valley_centres()["K+"])) \
+        if getattr(first.model, "lambda_so", 0.0) else 0.0
+    nu0 = starts[0][2] if starts else float(2 * offset - 2 * first.mu)
     for a in amplitudes:
         starts.append((complex(a), complex(a * ratio), nu0))
         starts.append((complex(a), complex(-a * ratio), nu0))

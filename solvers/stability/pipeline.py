@@ -29,7 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from keldysh.nambu import DrivenSystem
+from keldysh.lattice import HoneycombModel
+from keldysh.nambu import DrivenSystem, SpinfulSystem
 from solvers import born_markov
 
 from .determinant import coupling_roots
@@ -73,9 +74,11 @@ class StabilityOptions:
         return float(self.V_max) if self.V_max is not None else 10.0 * max(v, t)
 
 
-def closed_forms_available(system: DrivenSystem) -> bool:
+def closed_forms_available(system: DrivenSystem | SpinfulSystem) -> bool:
     """Eqs. (14), (15), (17) hold for the valley drive with the paper's baths (same Γ_a,
-    μ and T in both valleys, T ≪ δ)."""
+    μ and T in both valleys, T ≪ δ) on the spinless lattice model (not for spin-orbit sectors)."""
+    if isinstance(system, SpinfulSystem) or not isinstance(system.model, HoneycombModel):
+        return False
     b = system.baths
     return (system.pattern == "valley" and np.allclose(b.gamma[0], b.gamma[1])
             and np.allclose(b.mu, b.mu[0, 0]) and np.all(b.temperature == 0) and system.Omega > 0)
@@ -142,22 +145,47 @@ def _full_couplings(scan, route, v, phi, approximations, seconds) -> CriticalCou
                              tuple(scan.warnings), outside)
 
 
-def phase_point(system: DrivenSystem, mesh_at: Callable[[int], object], v_values, *,
+def _point_parameters(system: DrivenSystem | SpinfulSystem) -> dict:
+    """The parameters of a phase point (of the first sector of a spinful system, plus the
+    spin-orbit constant and every sector's gap, Ω and pair energy)."""
+    first = system.sectors[0] if isinstance(system, SpinfulSystem) else system
+    params = {"Omega": first.Omega, "omega0": first.omega0, "detuning": first.omega0 - first.model.delta,
+              "delta": first.model.delta, "t": first.model.t, "mu": first.mu,
+              "Gamma1": float(first.baths.gamma[0, 0]), "Gamma2": float(first.baths.gamma[0, 1]),
+              "temperature": float(np.max(first.baths.temperature)),
+              "Omega_over_Gamma": first.Omega / float(first.baths.gamma[0].sum())}
+    if isinstance(system, SpinfulSystem):
+        params["lambda_so"] = float(getattr(first.model, "lambda_so", 0.0))
+        for label, s in zip(system.labels, system.sectors):
+            gap = s.model.gap("K+") if hasattr(s.model, "gap") else s.model.delta
+            params[f"gap_{label}"] = float(gap)
+            params[f"detuning_{label}"] = float(s.omega0 - gap)
+            params[f"Omega_{label}"] = float(s.Omega)
+            params[f"pair_energy_{label}"] = float(pair_energy(s))
+    return params
+
+
+def _n_samples(mesh) -> int:
+    """Samples of a mesh, or of all the sectors' meshes (a tuple)."""
+    return sum(len(m) for m in mesh) if isinstance(mesh, (tuple, list)) else len(mesh)
+
+
+def phase_point(system: DrivenSystem | SpinfulSystem, mesh_at: Callable[[int], object], v_values, *,
                 options: StabilityOptions = StabilityOptions(), comm=None) -> PhasePoint:
     """Critical couplings of both criteria for every route at one parameter point (module
     docstring).  ``mesh_at(level)`` builds the k (or energy) mesh of resolution ``level``
-    (the same on every rank); every rank calls this function and gets the same result."""
+    (the same on every rank); every rank calls this function and gets the same result.
+
+    A :class:`keldysh.nambu.SpinfulSystem` (spec §9) is one point with chi = Σ_σ chi^(σ):
+    ``mesh_at(level)`` returns one mesh per sector (a tuple), the ν grid covers every sector's
+    pair energy (:func:`solvers.stability.grids.default_nu_grid`) and no closed forms apply."""
     t0 = time.perf_counter()
     v_values = [float(v) for v in np.atleast_1d(v_values)]
-    t = system.model.t
+    params = _point_parameters(system)
+    t = params["t"]
     tol = options.tolerance
     E = pair_energy(system)
     nu0 = default_nu_grid(system, options.nu_per_panel, options.nu_span)
-    params = {"Omega": system.Omega, "omega0": system.omega0, "detuning": system.omega0 - system.model.delta,
-              "delta": system.model.delta, "t": t, "mu": system.mu,
-              "Gamma1": float(system.baths.gamma[0, 0]), "Gamma2": float(system.baths.gamma[0, 1]),
-              "temperature": float(np.max(system.baths.temperature)),
-              "Omega_over_Gamma": system.Omega / float(system.baths.gamma[0].sum())}
     couplings: list[CriticalCouplings] = []
     chi0_all: dict = {}
     closed = closed_form_kernels(system) if options.closed_forms and "paper" in options.criteria else {}
@@ -197,7 +225,7 @@ def phase_point(system: DrivenSystem, mesh_at: Callable[[int], object], v_values
                 Vp = v * np.exp(1j * options.phi)
                 if crit == "paper":
                     current[(crit, v)] = paper_couplings(chi0, Vp, route_name, route.approximations,
-                                                        statistics={"level": level, "n_samples": len(mesh)})
+                                                        statistics={"level": level, "n_samples": _n_samples(mesh)})
                     continue
                 ts = time.perf_counter()
                 n_before = ev.n_z_evaluated
@@ -209,7 +237,7 @@ def phase_point(system: DrivenSystem, mesh_at: Callable[[int], object], v_values
                 cc = _full_couplings(scan, route_name, v, options.phi, route.approximations,
                                      time.perf_counter() - ts)
                 current[(crit, v)] = _finalise(cc, None, False, cc.status,
-                                               {"level": level, "n_samples": len(mesh),
+                                               {"level": level, "n_samples": _n_samples(mesh),
                                                 "n_evaluations": evals[(crit, v)]})
             for key, c in current.items():
                 if not options.certify:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from keldysh.greens import response_grids, rho_pole_sum
-from keldysh.nambu import DrivenSystem, ModeArrays, nambu_chemical_potentials
+from keldysh.nambu import DrivenSystem, ModeArrays, SpinfulSystem, nambu_chemical_potentials
 from keldysh.response import PoleResponse, pair_response_matrix_quadrature
 from solvers import born_markov
 from solvers.parallel import rank_of, size_of
@@ -162,12 +162,25 @@ class ChiEvaluator:
     """chi_ab(z) of one route on one system and mesh, reduced deterministically over ``comm``.
 
     Call with an array of z: returns (n_z, 2, 2).  ``n_z_evaluated`` counts the z values,
-    ``seconds`` the time spent."""
+    ``seconds`` the time spent.
 
-    def __init__(self, route: str | Route, system: DrivenSystem, mesh, comm=None, options=None):
+    A :class:`keldysh.nambu.SpinfulSystem` takes one mesh per sector (a tuple) and gives the
+    sum of the sectors' chi (spec §9: a spin-independent interaction adds the pair sums),
+    chi = chi^(1) + chi^(2) + ..., each sector its own evaluator (``sectors``) with its own
+    deterministic block sums, added in the order of the sectors: the same bits on every
+    rank and for every number of ranks.  ``sectors`` is None for a :class:`DrivenSystem`."""
+
+    def __init__(self, route: str | Route, system: DrivenSystem | SpinfulSystem, mesh, comm=None, options=None):
         self.route = route if isinstance(route, Route) else get_route(route)
         self.system, self.mesh, self.comm = system, mesh, comm
         self.options = dict(options or {})
+        self.n_z_evaluated = 0
+        self.seconds = 0.0
+        self.sectors = None
+        if isinstance(system, SpinfulSystem):
+            self.sectors = tuple(ChiEvaluator(self.route, s, m, comm, options)
+                                 for s, m in zip(system.sectors, system.meshes(mesh)))
+            return
         n = len(mesh)
         self.block = block = block_size(n)
         self.n_blocks = max(1, -(-n // block))
@@ -214,7 +227,19 @@ class ChiEvaluator:
             out += blk
         return out
 
+    def _sector_sum(self, method: str, *args) -> np.ndarray:
+        """Σ_σ (sector σ's result), added in the order of the sectors."""
+        t0 = time.perf_counter()
+        out = getattr(self.sectors[0], method)(*args)
+        for ev in self.sectors[1:]:
+            out = out + getattr(ev, method)(*args)
+        self.n_z_evaluated = self.sectors[0].n_z_evaluated
+        self.seconds += time.perf_counter() - t0
+        return out
+
     def __call__(self, z) -> np.ndarray:
+        if self.sectors is not None:
+            return self._sector_sum("__call__", z)
         t0 = time.perf_counter()
         zs = np.atleast_1d(np.asarray(z, dtype=complex))
         if zs.ndim != 1 or not np.all(np.isfinite(zs)):
@@ -238,6 +263,8 @@ class ChiEvaluator:
 
     def static(self) -> np.ndarray:
         """chi_ab(0) for the paper criterion (Eq. 13 itself for the paper route), (2, 2)."""
+        if self.sectors is not None:
+            return self._sector_sum("static")
         local = np.zeros((len(self._slices), 2, 2), complex)
         for i, (modes, state) in enumerate(self._each_block()):
             if len(modes):
@@ -273,7 +300,8 @@ def route_samples(route: str, modes: ModeArrays, z=0.0, *, n_per_panel: int = 20
 def pair_susceptibility(system: DrivenSystem, mesh, route: str = "born_markov", z=0.0, *, comm=None,
                         n_per_panel: int = 20) -> np.ndarray:
     """chi_ab(z) = (1/N) Σ_{k∈K+} chi_ab,k(z) of one route: (2, 2) for a scalar z, (n_z, 2, 2)
-    for an array (a, b ∈ (+, -); spec §6, §9).  For many calls on one mesh build a
+    for an array (a, b ∈ (+, -); spec §6, §9); the sum over the sectors for a
+    :class:`keldysh.nambu.SpinfulSystem` (``mesh``: one per sector).  For many calls on one mesh build a
     :class:`ChiEvaluator` once instead."""
     ev = ChiEvaluator(route, system, mesh, comm, {"n_per_panel": n_per_panel})
     out = ev(z)
