@@ -243,7 +243,8 @@ class GapMapNumerics(Validated):
     of V whose bifurcation points are continued (the branches are followed inside it);
     ``branch_routes`` (born_markov: Lyapunov, with stability; keldysh: the exact pole sum, no
     stability); the full criterion that finds the bifurcation points (route born_markov; on
-    the resonance-shell mesh for the valley drive, else on ``mesh``): ``certify``,
+    the resonance-shell mesh for the valley drive when ``criterion_on_shell``, else on
+    ``mesh``, refined per level): ``certify``,
     ``tolerance``, ``max_level``, ``nu_per_panel``, ``nu_span``, ``V_max`` as in
     phase-diagram; the continuation (:class:`solvers.continuation.ContinuationOptions`):
     ``a0`` (first amplitude, units of Γ1 + Γ2), ``ds``, ``ds_max`` (arclength steps),
@@ -253,23 +254,24 @@ class GapMapNumerics(Validated):
 
     TABLE = "numerics"
     mesh: _Mesh | None = None
-    V_window: tuple[float, ...] = checked((0.7, 2.7), number_list)
+    V_window: tuple[float, ...] = checked((0.7, 2.7), number_list, domain=(-ENERGY_MAX, ENERGY_MAX))
     branch_routes: tuple[str, ...] = checked(("born_markov",), choice_list, choices=GAP_ROUTES)
+    criterion_on_shell: bool = checked(True, boolean)
     certify: bool = checked(True, boolean)
     tolerance: float = checked(1e-4, number, gt=0, lt=0.1)
     max_level: int = checked(2, integer, ge=0, le=6)
-    nu_per_panel: int = checked(8, integer, ge=2)
-    nu_span: float = checked(8.0, number, gt=0)
-    V_max: float | None = checked(None, number, gt=0)
-    a0: float = checked(0.05, number, gt=0)
-    ds: float = checked(0.1, number, gt=0)
-    ds_max: float = checked(1.0, number, gt=0)
-    max_points: int = checked(200, integer, ge=2)
+    nu_per_panel: int = checked(8, integer, ge=2, at_most=MAX_PER_PANEL)
+    nu_span: float = checked(8.0, number, gt=0, domain=(0, ENERGY_MAX))
+    V_max: float | None = checked(None, number, gt=0, domain=(0, 10 * ENERGY_MAX))
+    a0: float = checked(0.05, number, gt=0, domain=(0, ENERGY_MAX))
+    ds: float = checked(0.1, number, gt=0, domain=(0, ENERGY_MAX))
+    ds_max: float = checked(1.0, number, gt=0, domain=(0, ENERGY_MAX))
+    max_points: int = checked(200, integer, ge=2, at_most=100_000)
     tol: float = checked(1e-10, number, gt=0, lt=1)
     sigma: float = checked(0.5, number, gt=0, lt=1)
-    n_checks: int = checked(2, integer, ge=0)
+    n_checks: int = checked(2, integer, ge=0, at_most=1000)
     check_tol: float = checked(1e-4, number, gt=0, lt=1)
-    check_t_max: float = checked(2e5, number, gt=0)
+    check_t_max: float = checked(2e5, number, gt=0, domain=(0, 1e12))
 
     def __post_init__(self):
         super().__post_init__()
