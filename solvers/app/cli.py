@@ -99,7 +99,16 @@ TASK_SUMMARIES = {
     "phase-diagram": "critical couplings V_c along a scan (Fig. 3a, 3b); checkpoints, --resume",
     "gap": "nonzero steady state (Delta+, Delta-, nu) of the gap equation",
     "spectral": "A(k, omega) and the distribution on a cut through K+",
+    "gap-map": "branches of the gap equation against V from the bifurcation points, their stability",
 }
+
+
+def _summary(task: str) -> str:
+    """The line of ``--help`` for a task: :data:`TASK_SUMMARIES`, else its function's docstring."""
+    if task in TASK_SUMMARIES:
+        return TASK_SUMMARIES[task]
+    doc = (getattr(TASKS.get(task), "__doc__", None) or "").strip()
+    return " ".join(doc.split("\n\n")[0].split())[:90]
 
 #: room that the temp file (``<name>.tmp-<pid>``) and the lock (``<name>.lock``) need
 _SUFFIX_ROOM = len(".tmp-4194304")
@@ -132,7 +141,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _epilog() -> str:
     width = max(map(len, TASKS))
-    tasks = "\n".join(f"  {name:<{width}}  {TASK_SUMMARIES.get(name, '')}".rstrip() for name in TASKS)
+    tasks = "\n".join(f"  {name:<{width}}  {_summary(name)}".rstrip() for name in TASKS)
     return (f"tasks (the config's top-level key task = \"...\"; commented examples in runs/):\n{tasks}\n\n"
             "keys, defaults and units: keldysh-run CONFIG --show-config, and docs/running.md\n\n"
             "exit status: 0 finished; 1 error (or the output could not be written); 2 usage, config,\n"
@@ -348,6 +357,17 @@ _KEY_NOTES = {
     "numerics.n_omega": "frequencies",
     "numerics.omega_halfwidth": "frequency window +- omega_halfwidth (t)",
     "numerics.cut_halfwidth": "k range around the resonance (1/a, a the C-C distance)",
+    "numerics.V_window": "[V_lo, V_hi]: the window of V whose bifurcation points are continued (t)",
+    "numerics.branch_routes": "routes of the branches: born_markov (with stability) | keldysh",
+    "numerics.criterion_on_shell": "the full criterion on the resonance-shell mesh",
+    "numerics.a0": "first amplitude of a branch (units of Gamma1 + Gamma2)",
+    "numerics.ds": "arclength step",
+    "numerics.ds_max": "largest arclength step",
+    "numerics.max_points": "points per branch",
+    "numerics.sigma": "stability counting line Re lambda = -sigma 2 min Gamma",
+    "numerics.n_checks": "time-integration checks per branch",
+    "numerics.check_tol": "tolerance of the time-integration checks",
+    "numerics.check_t_max": "time span of a check (1/t)",
 }
 _SCAN_UNITS = {"Omega_over_Gamma": "Omega / Gamma, Gamma = Gamma1 + Gamma2", "Omega": "t", "omega0": "t",
                "detuning": "omega0 - delta, t", "mu2": "t", "delta": "t"}
