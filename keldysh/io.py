@@ -19,8 +19,9 @@ stored class paths; every value is a number, a string, a bool, None or a numeric
 Writes are atomic: the file is assembled in memory, written to ``path + ".tmp-<pid>"`` (created
 exclusively) in the same directory and moved over ``path`` with :func:`os.replace` only once
 complete, so a crash mid-write or a full disk leaves the previous file at ``path`` untouched,
-and the temp file is removed on every failure that Python sees. The root attribute ``finished`` is the last thing written;
-``finished=False`` marks a resumable checkpoint of an unfinished run.
+and the temp file is removed on every failure that Python sees. The root attribute
+``finished`` is the last thing written; ``finished=False`` marks a resumable checkpoint of an
+unfinished run.
 
 Reading: :func:`load` returns a :class:`Results`, a read-only mapping over ``"section/name"``
 paths (``r["results/paper_eq14"]``) with :meth:`Results.to_xarray` for labelled data.

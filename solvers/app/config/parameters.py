@@ -106,7 +106,8 @@ class BathParams:
             set_field(self, "reading", string("baths.reading", "lab" if self.reading is None else self.reading,
                                               READINGS))
         default_mu = -self.Gamma / 2
-        set_field(self, "mu", default_mu if self.mu is None else number("baths.mu", self.mu, domain=(-ENERGY_MAX, ENERGY_MAX)))
+        mu = default_mu if self.mu is None else number("baths.mu", self.mu, domain=(-ENERGY_MAX, ENERGY_MAX))
+        set_field(self, "mu", mu)
 
     @property
     def Gamma(self) -> float:
