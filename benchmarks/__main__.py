@@ -35,6 +35,8 @@ BENCHMARKS = {
     "e": "benchmarks.bench_scan",
     "f": "benchmarks.bench_memory",
     "g": "benchmarks.bench_response",
+    "h": "benchmarks.bench_circular",
+    "i": "benchmarks.bench_scaling",
 }
 
 

@@ -23,32 +23,13 @@ Targets: ratio >= 20, max relative difference <= 1e-10 (notes: ``accuracy_met``)
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from benchmarks.common import Record, best_time
+from benchmarks.common import Record, best_cpu_time, best_time
 
 G1 = G2 = 5e-4
 OMEGA = 0.05
 Z_VALUES = (0.0, 1e-3, 3e-4, -2e-3, 5e-4 + 2e-4j, 2e-3j)
-
-
-def best_cpu_time(fn, repeat: int = 5, min_time: float = 0.2) -> float:
-    """:func:`benchmarks.common.best_time` in CPU time of this process (``time.process_time``):
-    on a shared, oversubscribed machine the wall time of a round also counts the time the
-    process waits for a core."""
-    best = np.inf
-    for _ in range(repeat):
-        n, t0 = 0, time.process_time()
-        while True:
-            fn()
-            n += 1
-            dt = time.process_time() - t0
-            if dt >= min_time:
-                break
-        best = min(best, dt / n)
-    return best
 
 
 def samples(n: int, T: float):

@@ -13,6 +13,7 @@ and 100Γ (tests/test_circular.py).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,30 +43,33 @@ def _valley_triangle(model: HoneycombModel) -> tuple[np.ndarray, np.ndarray]:
     return K, G[np.argsort(d, kind="stable")[:3]]
 
 
+@functools.lru_cache(maxsize=None)
 def _embedded_legendre(n: int, parity: str) -> np.ndarray:
-    """Weights on the n Gauss-Legendre nodes of [-1, 1] of an embedded lower-order rule: the
-    interpolatory rule on the nodes without
+    """Weights on the n Gauss-Legendre nodes x_j (weights w_j) of [-1, 1] of an embedded
+    lower-order rule, w_j (1 - P_l(x_j) / P_l(x_0)) with l the one of n - 1, n - 2 of the
+    given ``parity``:
 
-    * ``"even"``: the middle node (n odd) or the two middle nodes (n even): a symmetric rule,
-      exact to degree n - 2 (n odd) or n - 3 (n even);
-    * ``"odd"``: the node just above the middle (index n // 2 + (n odd)): exact to degree n - 2.
+    * ``"even"``: the symmetric rule that vanishes at the middle node (n odd, l = n - 1, exact
+      to degree n - 2) or at the two middle nodes (n even, l = n - 2, exact to degree n - 3);
+    * ``"odd"``: the rule that vanishes at the node x_0 just above the middle (l = n - 1 for n
+      even, exact to degree n - 2; l = n - 2 for n odd, exact to degree n - 3).
 
-    The rule differs from Gauss-Legendre (degree 2n - 1) by a null rule w_j P_l(x_j) of that
-    parity (l = n - 1 or n - 2), so |GL - embedded| measures the Legendre coefficient l of the
-    integrand; the symmetric ("even") one is not blind to integrands symmetric about the panel
-    centre, the "odd" one not to antisymmetric ones.  n = 1: zero weights (no lower rule);
-    n = 2, "even": zero weights."""
-    x, _ = _legendre(n)
-    if parity == "even":
-        drop = {n // 2} if n % 2 else {n // 2 - 1, n // 2}
-    else:
-        drop = {n // 2 + (n % 2)} if n > 1 else {0}
-    keep = np.array([i for i in range(n) if i not in drop], dtype=int)
+    Each is the interpolatory rule on the remaining nodes: Σ_j w_j P_l(x_j) p(x_j) = 0 for
+    deg p < l (orthogonality; Gauss-Legendre is exact to degree 2n - 1), so the difference to
+    Gauss-Legendre, Σ_j w_j P_l(x_j) f_j / P_l(x_0), measures the Legendre coefficient l of
+    f: the "even" rule is not blind to integrands symmetric about the panel centre, the "odd"
+    one not to antisymmetric ones.  Zero weights where there is no lower rule (n = 1; n = 2,
+    "even").  Cached, read-only."""
+    x, w = _legendre(n)
+    l = n - 1 if (n - 1) % 2 == (parity == "odd") else n - 2
     out = np.zeros(n)
-    if keep.size:
-        rhs = np.zeros(keep.size)
-        rhs[0] = 2.0  # ∫ P_0 over [-1, 1]; ∫ P_l = 0 for l >= 1
-        out[keep] = np.linalg.solve(np.polynomial.legendre.legvander(x[keep], keep.size - 1).T, rhs)
+    if l >= 1:
+        unit = np.zeros(l + 1)
+        unit[l] = 1.0
+        P = np.polynomial.legendre.legval(x, unit)  # P_l(x_j) by Clenshaw: stable for large l
+        j0 = n // 2 + (n % 2 if l % 2 else 0)  # the middle node, or the one just above it
+        out = w * (1.0 - P / P[j0])
+    out.flags.writeable = False
     return out
 
 
