@@ -14,7 +14,8 @@ rule in 2D, for the patterns whose Rabi amplitude depends on the direction of k 
 * ``n_angle`` Gauss-Legendre angles per sector (the integrand is smooth in φ inside a sector);
 * on every ray the energy window e ∈ e_c ± ``half_window`` (clipped to the ray) is cut into
   panels that span at most ``resolution`` *in e* (edges from inverting e(q) along the ray,
-  monotonic: checked) and at most R/64 in q (near the saddle at M, where de/dq -> 0), with
+  monotonic up to the window's top: checked) and at most R/64 in q (near the saddle at M,
+  where de/dq -> 0), with
   ``order`` Gauss-Legendre nodes in q each; the rest of the ray, [0, q(e_lo)] and
   [q(e_hi), R], ``n_outer`` Gauss-Legendre nodes in q each.
 
@@ -113,9 +114,13 @@ class PolarShellKMesh(_MomentumMesh):
                 W = 0.5 * (hi_phi - lo_phi) * wx
                 e0, eR = float(_energy_on_ray(model, K, u, 0.0)), float(_energy_on_ray(model, K, u, R))
                 probe = _energy_on_ray(model, K, u, np.linspace(0.0, R, 257))
-                if np.any(np.diff(probe) < -1e-12 * max(1.0, eR)):
-                    raise RuntimeError(f"e(q) is not monotonic along the ray at angle {phin + t:.6g}")
                 a, b = max(e0, centre - half_window), min(eR, centre + half_window)
+                # the window is inverted by bisection: e(q) must rise monotonically up to the top
+                # of the window and stay above it (a spin-orbit sector's e(q) may dip slightly
+                # near Γ, far above any resonance: g is linear there, spec §9)
+                top = int(np.argmax(probe > b)) if np.any(probe > b) else probe.size
+                if np.any(np.diff(probe[: top + 1]) < -1e-12 * max(1.0, eR)) or np.any(probe[top:] < b):
+                    raise RuntimeError(f"e(q) is not monotonic along the ray at angle {phin + t:.6g}")
                 q_nodes, q_weights = [], []
                 if b > a:
                     # panel edges uniform in e inside the window (at most ``resolution`` each),

@@ -70,6 +70,7 @@ _KINDS = {
     "field": ("MV/cm", "an electric field, e.g. '2 MV/cm'"),
     "intensity": ("W/cm^2", "an intensity, e.g. '1e9 W/cm^2'"),
     "length": ("angstrom", "a length, e.g. '3.19 angstrom'"),
+    "energy_length": ("eV * angstrom", "an energy times a length, e.g. '3.51 eV * angstrom'"),
 }
 
 _E = ureg.Quantity(1, "elementary_charge")
@@ -81,7 +82,8 @@ _C_EPS0 = ureg.Quantity(1, "speed_of_light") * ureg.Quantity(1, "vacuum_permitti
 def parse_quantity(value, kind: str, key: str = "value") -> pint.Quantity:
     """Parse ``value`` (a string such as "2 MV/cm", or a Quantity of :data:`ureg`).
 
-    ``kind`` is one of energy, temperature, time, field, intensity, length.  Raises
+    ``kind`` is one of energy, temperature, time, field, intensity, length, energy_length
+    (ħv).  Raises
     ValueError naming ``key`` and the expected dimension when the value has no unit,
     the wrong dimension, cannot be parsed, or is not finite.
     """

@@ -253,8 +253,8 @@ def test_registries_are_derived_from_the_numerics_dataclasses():
     assert MESH_ONLY == {"n_resonance": "exact-dos", "n_band": "exact-dos", "shell_resolution": "exact-dos-shell",
                          "shell_order": "exact-dos-shell", "nk": "monkhorst-pack", "refine_level": "refined-polar",
                          "polar_resolution": "polar-shell", "polar_order": "polar-shell", "polar_angles": "polar-shell"}
-    assert MESH_TASKS == ("susceptibility", "phase-diagram", "gap")
-    assert USED_BY["nk"] == MESH_TASKS and USED_BY["criteria"] == ("phase-diagram",)
+    assert MESH_TASKS == ("susceptibility", "phase-diagram", "gap", "gap-map", "threshold")
+    assert USED_BY["nk"] == MESH_TASKS and USED_BY["criteria"] == ("phase-diagram", "threshold")
     assert USED_BY["routes"] == ("susceptibility", "phase-diagram") and USED_BY["grid_points"] == ("eta-map",)
     # every key a resolved config writes is one its task reads
     for raw in (PHASE, QUASI, GAP, ETA, SPECTRAL, SUSC):

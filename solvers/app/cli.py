@@ -100,6 +100,8 @@ TASK_SUMMARIES = {
     "gap": "nonzero steady state (Delta+, Delta-, nu) of the gap equation",
     "spectral": "A(k, omega) and the distribution on a cut through K+",
     "gap-map": "branches of the gap equation against V from the bifurcation points, their stability",
+    "threshold": "laser intensity at which a TMD monolayer first becomes unstable (full and paper "
+                 "criterion, laboratory units); checkpoints, --resume",
 }
 
 
@@ -368,6 +370,36 @@ _KEY_NOTES = {
     "numerics.n_checks": "time-integration checks per branch",
     "numerics.check_tol": "tolerance of the time-integration checks",
     "numerics.check_t_max": "time span of a check (1/t)",
+    # task threshold (laboratory units, solvers.app.config.material)
+    "material.name": "MoS2 | WS2 | MoSe2 | WSe2 (Xiao et al. 2012)",
+    "material.gap": "override of Delta (energy)",
+    "material.spin_splitting": "override of 2 lambda (energy)",
+    "material.lattice_constant": "override of a (length)",
+    "material.dirac_hopping": "override of Xiao's t, hbar v = a t (energy)",
+    "material.hbar_v": "override of hbar v (energy x length)",
+    "drive.photon_energy": "photon energy (energy)",
+    "drive.detuning": "photon energy above the A transition Delta - lambda (energy)",
+    "drive.max_intensity": "the search stops here (intensity, I = c eps0 E0^2)",
+    "drive.max_field": "the search stops here (peak field of circular light)",
+    "drive.min_intensity": "the lowest intensity tried (intensity)",
+    "drive.min_field": "the lowest peak field tried",
+    "baths.linewidth": "hbar Gamma_a, HWHM of the spectral function, both bands (energy)",
+    "baths.lifetime": "population lifetime tau = hbar / (2 hbar Gamma_a) (time)",
+    "interaction.V_over_bandwidth": "V / W, W the width of one band of the lattice model",
+    "interaction.Vprime_over_bandwidth": "|V'| / W",
+    "numerics.paper_route": "route of the paper criterion (paper: Eq. 13)",
+    "numerics.full_route": "route of the full criterion",
+    "numerics.points_per_decade": "bracket grid in intensity",
+    "numerics.rel_tolerance": "relative tolerance of the threshold (bisection to 1/4 of it)",
+}
+#: task threshold: keys whose meaning differs from the engine-unit tasks
+_THRESHOLD_NOTES = {
+    "drive.pattern": "circular | circular-abs | dichroic | valley",
+    "baths.temperature": "bath temperature (temperature)",
+    "baths.mu": "chemical potential from the middle of the A gap (energy)",
+    "interaction.V": "intravalley coupling V (energy x unit cell)",
+    "interaction.Vprime": "|V'| (energy x unit cell)",
+    "numerics.V_max": "range |V| <= V_max of the full criterion (t)",
 }
 _SCAN_UNITS = {"Omega_over_Gamma": "Omega / Gamma, Gamma = Gamma1 + Gamma2", "Omega": "t", "omega0": "t",
                "detuning": "omega0 - delta, t", "mu2": "t", "delta": "t"}
@@ -399,12 +431,17 @@ def show_config(cfg: Config, raw: dict, source: str = "") -> str:
     lines = [f"# {PROG} --show-config {source}".rstrip(),
              "# the resolved configuration: every default filled in ('default'), energies in units of t",
              "# (hbar = k_B = 1), momenta in 1/a with a the C-C (nearest-neighbour) distance"]
+    if cfg.task == "threshold":
+        lines[1:] = ["# the resolved configuration: every default filled in ('default'); laboratory units,",
+                     "# every quantity a string with its unit (numerics in engine units)"]
+    notes = {**_KEY_NOTES, **(_THRESHOLD_NOTES if cfg.task == "threshold" else {})}
 
     def entry(table: str | None, key: str, value: Any) -> str:
         dotted = f"{table}.{key}" if table else key
-        note = _KEY_NOTES.get(dotted, "")
+        note = notes.get(dotted, "")
         if dotted in ("scan.values", "scan.start", "scan.stop"):
-            note = f"values of the scanned parameter ({_SCAN_UNITS.get(resolved['scan']['parameter'], '')})"
+            unit = (cfg.scan.unit or "ratio") if cfg.task == "threshold" else _SCAN_UNITS.get(resolved['scan']['parameter'], '')
+            note = f"values of the scanned parameter ({unit})"
         generator = raw.get("scan") if dotted == "scan.values" and not _given(raw, table, key) else None
         if isinstance(generator, dict):
             given = ", ".join(f"{k} = {_toml_value(generator[k])}" for k in ("start", "stop", "num", "log")
@@ -448,6 +485,10 @@ _BYTES_PER_SPECTRAL_POINT = 1024
 
 def _mesh_samples(cfg: Config) -> tuple[float, str]:
     """Largest number of k samples of the level-0 mesh over the scan, and the key that sets it."""
+    if cfg.task == "threshold":
+        from solvers.app.tasks.threshold import mesh_samples_estimate
+
+        return mesh_samples_estimate(cfg)
     choice = cfg.numerics.mesh
     kind = choice.KIND
     if kind == "monkhorst-pack":
@@ -595,6 +636,8 @@ def nonfinite_results(task: str, output: dict) -> str | None:
     * gap: when it converged, Δ±, ν and the residual (a run that did not converge exits 3);
     * gap-map: the solutions of every branch (V, Δ±, ν, residual); the criterion's ν_c, the
       eigenvalues, growth rates and exponents are NaN-padded or NaN where not computed;
+    * threshold: the point's parameters (``results/parameters``); a threshold is NaN where
+      none was found (its ``status`` says why) and the evaluations are NaN-padded;
     * susceptibility and any other task: every float and complex value."""
     res = output.get("results") or {}
     if task == "eta-map" and "eta" in res:
@@ -620,6 +663,8 @@ def nonfinite_results(task: str, output: dict) -> str | None:
             if (n := _bad(rows)):
                 return f"results/chi0/{route}: {n} of {rows.size} values are NaN or infinite at completed points"
         return None
+    if task == "threshold":
+        return _first_bad(res.get("parameters") or {}, "results/parameters")
     if task == "gap-map":
         for key, g in sorted((res.get("branches") or {}).items()):
             pts = g.get("points", {}) if isinstance(g, dict) else {}

@@ -36,7 +36,7 @@ def resolution_warnings(cfg: Config) -> list[str]:
     W / |dε/dk| = W / (2 v), v = de/dk the band velocity at the resonance.  The mesh spacing
     |b|/nk should be at most half of it; the warning gives the nk that achieves that."""
     out: list[str] = []
-    if cfg.baths is None:
+    if cfg.baths is None or cfg.task == "threshold":  # threshold: meshes built per sector around each resonance
         return out
     num = cfg.numerics
     values = cfg.scan_values()

@@ -30,7 +30,8 @@ from .validation import (ConfigError, Validated, boolean, check_keys, checked, c
 __all__ = ["CRITERIA", "ExactDosMesh", "ShellMesh", "MonkhorstPackMesh", "RefinedPolarMesh", "PolarShellMesh",
            "MESHES",
            "EtaMapNumerics", "SusceptibilityNumerics", "PhaseDiagramNumerics", "GapNumerics",
-           "GapMapNumerics", "SpectralNumerics", "TASK_SPECS", "TASKS", "MESH_TASKS", "MESH_ONLY", "USED_BY",
+           "GapMapNumerics", "SpectralNumerics", "ThresholdNumerics", "TASK_SPECS", "TASKS", "MESH_TASKS",
+           "MESH_ONLY", "USED_BY",
            "default_mesh", "numerics_from_table", "numerics_table"]
 
 CRITERIA = ("paper", "full")
@@ -295,6 +296,33 @@ class SpectralNumerics(Validated):
     cut_halfwidth: float | None = checked(None, number, gt=0, domain=(0, 10.0))
 
 
+@dataclass(frozen=True)
+class ThresholdNumerics(Validated):
+    """threshold (:mod:`solvers.app.tasks.threshold`, :mod:`solvers.threshold`): the k-sum
+    ``mesh`` of each spin-orbit sector (default "polar-shell", built around each sector's own
+    resonance; the energy meshes serve only the spinless model), the ``criteria`` searched,
+    the route of each (``paper_route``: default "paper", the paper's Eq. 13 kernel;
+    ``full_route``: default "born_markov"), ``n_per_panel``, ``nu_per_panel``, ``nu_span`` as in
+    phase-diagram, ``V_max`` (the full criterion's range |V| <= V_max, units of t; default
+    1.25 max(|V|, |V'|) + 0.05 t), and the search: ``points_per_decade`` of the bracket grid in
+    intensity, ``rel_tolerance`` (bisection to rel_tolerance/4 in I; two levels agreeing within
+    rel_tolerance certify), ``certify`` and ``max_level`` (levels 0..max_level)."""
+
+    TABLE = "numerics"
+    mesh: _Mesh | None = None
+    criteria: tuple[str, ...] = checked(CRITERIA, choice_list, choices=CRITERIA)
+    paper_route: str = checked("paper", string, choices=tuple(ROUTES))
+    full_route: str = checked("born_markov", string, choices=tuple(ROUTES))
+    n_per_panel: int = checked(32, integer, ge=4, at_most=MAX_PER_PANEL)
+    nu_per_panel: int = checked(8, integer, ge=2, at_most=MAX_PER_PANEL)
+    nu_span: float = checked(8.0, number, gt=0, domain=(0, ENERGY_MAX))
+    V_max: float | None = checked(None, number, gt=0, domain=(0, 10 * ENERGY_MAX))
+    points_per_decade: float = checked(2.0, number, gt=0, domain=(0.1, 100.0))
+    rel_tolerance: float = checked(0.05, number, gt=0, domain=(1e-6, 1.0))
+    certify: bool = checked(True, boolean)
+    max_level: int = checked(2, integer, ge=0, le=6)
+
+
 #: per task: its numerics dataclass and the tables it reads besides model, numerics, output
 TASK_SPECS = {
     "eta-map": (EtaMapNumerics, ("scan",)),
@@ -303,6 +331,7 @@ TASK_SPECS = {
     "gap": (GapNumerics, ("drive", "baths", "interaction")),
     "gap-map": (GapMapNumerics, ("drive", "baths", "interaction")),
     "spectral": (SpectralNumerics, ("drive", "baths")),
+    "threshold": (ThresholdNumerics, ("material", "drive", "baths", "interaction", "scan")),
 }
 TASKS = tuple(TASK_SPECS)
 
@@ -339,6 +368,8 @@ def default_mesh(task: str, pattern: str) -> str:
     quadrature, with the resonance shell resolved uniformly for the tasks that evaluate
     chi(ν) at real ν (a coarser shell turns chi(ν) into a comb of per-sample Lorentzians
     with spurious real-axis crossings of the full criterion)."""
+    if task == "threshold":
+        return "polar-shell"  # spin-orbit sectors: a momentum mesh around each sector's resonance
     if pattern != "valley":
         return "monkhorst-pack"
     return "exact-dos-shell" if task in ("susceptibility", "phase-diagram") else "exact-dos"

@@ -21,6 +21,8 @@ from solvers.born_markov import resonance_width
 from solvers.fast_intraband import quasi_thermal_system
 
 from .numerics import MESH_TASKS, MESHES, TASK_SPECS, TASKS, default_mesh, numerics_from_table, numerics_table
+from .material import (CouplingParams, LaserParams, MaterialBathParams, MaterialParams, ThresholdPoint,
+                       ThresholdScanParams, check_threshold_tables)
 from .parameters import BathParams, DriveParams, InteractionParams, ModelParams, OutputParams, ScanParams
 from .validation import ConfigError, check_keys, forbid, set_field, show, string
 
@@ -29,8 +31,11 @@ __all__ = ["Config"]
 #: table name -> its dataclass ([numerics] depends on the task: :data:`.numerics.TASK_SPECS`)
 _TABLES = {"model": ModelParams, "drive": DriveParams, "baths": BathParams,
            "interaction": InteractionParams, "scan": ScanParams, "output": OutputParams}
+#: the tables of task "threshold" (laboratory units, :mod:`.material`); it has no [model]
+_THRESHOLD_TABLES = {"material": MaterialParams, "drive": LaserParams, "baths": MaterialBathParams,
+                     "interaction": CouplingParams, "scan": ThresholdScanParams, "output": OutputParams}
 #: tables that only some tasks read (:data:`.numerics.TASK_SPECS`)
-_OPTIONAL = ("drive", "baths", "interaction", "scan")
+_OPTIONAL = ("drive", "baths", "interaction", "scan", "material")
 
 
 def _check_tables(task: str, present) -> None:
@@ -57,10 +62,14 @@ class Config:
     ``numerics`` is the numerics dataclass of the task (:data:`.numerics.TASK_SPECS`; None
     -> its defaults).  Construct with :meth:`from_dict` (a parsed TOML document) or
     :func:`~.overrides.load_config` (a file, with overrides); direct construction validates
-    too."""
+    too.
+
+    Task "threshold" has no [model]: a ``material`` (:class:`~.material.MaterialParams`) and
+    the drive, baths, interaction and scan tables of :mod:`.material`, in laboratory units
+    (:meth:`threshold_point` converts them)."""
 
     task: str
-    model: ModelParams
+    model: ModelParams | None = None
     drive: DriveParams | None = None
     baths: BathParams | None = None
     interaction: InteractionParams | None = None
@@ -68,12 +77,26 @@ class Config:
     numerics: Any = None
     output: OutputParams = dataclasses.field(default_factory=OutputParams)
     description: str = ""
+    material: MaterialParams | None = None
 
     def __post_init__(self):
         task = string("task", self.task, TASKS)
         if not isinstance(self.description, str):
             raise ConfigError("description", f"must be a string (got {show(self.description)})")
         _check_tables(task, [name for name in _OPTIONAL if getattr(self, name) is not None])
+        if task == "threshold":
+            if self.model is not None:
+                raise ConfigError("model", "not used by task 'threshold' (the [material] table defines the "
+                                  "model; remove the [model] table)")
+            for name, klass in _THRESHOLD_TABLES.items():
+                value = getattr(self, name)
+                if value is not None and not isinstance(value, klass):
+                    raise ConfigError(name, f"task 'threshold' reads a {klass.__name__} (got {type(value).__name__})")
+            check_threshold_tables(self.material, self.drive, self.baths, self.interaction, self.scan)
+            self._check_numerics(task)
+            return
+        if self.model is None:
+            raise ConfigError("model", "required ([model] with delta)")
         self._check_scan(task)
         self._check_model()
         self._check_baths_and_drive(task)
@@ -155,6 +178,10 @@ class Config:
         if task in MESH_TASKS:
             pattern = self.drive.pattern if self.drive is not None else "valley"
             mesh = num.mesh if num.mesh is not None else MESHES[default_mesh(task, pattern)]()
+            if mesh.KIND.startswith("exact-dos") and task == "threshold":
+                raise ConfigError("numerics.mesh", f"{mesh.KIND!r} serves only the spinless model; the spin-orbit "
+                                  "sectors of task 'threshold' need a momentum mesh: 'polar-shell' (default), "
+                                  "'refined-polar' or 'monkhorst-pack'")
             if mesh.KIND.startswith("exact-dos") and pattern != "valley":
                 raise ConfigError("numerics.mesh", f"{mesh.KIND!r} serves only drive.pattern = 'valley' "
                                   f"(got pattern {pattern!r}); use 'monkhorst-pack' or 'refined-polar'")
@@ -180,6 +207,10 @@ class Config:
         return HoneycombModel(self.model.delta if delta is None else delta, self.model.t)
 
     def scan_values(self) -> np.ndarray:
+        """The scan values as numbers (task "threshold": in the parameter's canonical unit,
+        :attr:`~.material.ThresholdScanParams.unit`)."""
+        if self.scan is not None and self.task == "threshold":
+            return self.scan.magnitudes
         return np.asarray(self.scan.values if self.scan is not None else [], dtype=float)
 
     def system(self, value: float | None = None) -> DrivenSystem:
@@ -226,6 +257,14 @@ class Config:
         resonance = self.resonance(system) if choice.USES_RESONANCE else None
         return choice.build(system, resonance, self.numerics)
 
+    def threshold_point(self, value=None) -> ThresholdPoint:
+        """Task "threshold": the :class:`~.material.ThresholdPoint` (laboratory and engine
+        units) with the scan parameter set to ``value`` (an entry of scan.values)."""
+        if self.task != "threshold":
+            raise ValueError(f"threshold_point: only for task 'threshold' (this config runs {self.task!r})")
+        parameter = self.scan.parameter if self.scan is not None else None
+        return ThresholdPoint.build(self.material, self.drive, self.baths, self.interaction, parameter, value)
+
     # -- construction from TOML and back ----------------------------------------------------
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], *, source: str | None = None) -> "Config":
@@ -234,23 +273,27 @@ class Config:
         ``source``: the config file, whose stem names the default output ``out/<stem>.h5``."""
         if not isinstance(raw, Mapping):
             raise ConfigError("config", f"must be a table (got {show(raw)})")
-        check_keys("", raw, ("task", "description", *_TABLES, "numerics"))
+        check_keys("", raw, ("task", "description", *_TABLES, "material", "numerics"))
         if "task" not in raw:
             raise ConfigError("task", f"required (one of {', '.join(map(repr, TASKS))})")
         task = string("task", raw["task"], TASKS)
-        for name in (*_TABLES, "numerics"):
+        for name in (*_TABLES, "material", "numerics"):
             if name in raw and not isinstance(raw[name], Mapping):
                 raise ConfigError(name, f"must be a table [{name}] (got {show(raw[name])})")
         _check_tables(task, raw)
+        if task == "threshold" and "model" in raw:
+            raise ConfigError("model", "not used by task 'threshold' (the [material] table defines the model; "
+                              "remove the [model] table)")
+        tables = _THRESHOLD_TABLES if task == "threshold" else _TABLES
         kwargs: dict[str, Any] = {}
-        for name, klass in _TABLES.items():
+        for name, klass in tables.items():
             if name in raw:
                 check_keys(name, raw[name], [f.name for f in dataclasses.fields(klass)])
                 kwargs[name] = klass(**raw[name])
         drive = kwargs.get("drive")
         kwargs["numerics"] = numerics_from_table(task, raw.get("numerics", {}),
                                                  drive.pattern if drive is not None else "valley")
-        if "model" not in kwargs:
+        if "model" not in kwargs and task != "threshold":
             raise ConfigError("model", "required ([model] with delta)")
         output = kwargs.get("output", OutputParams())
         if output.path is None:
@@ -267,7 +310,7 @@ class Config:
         out: dict[str, Any] = {"task": self.task}
         if self.description:
             out["description"] = self.description
-        for name in ("model", "drive", "baths", "interaction", "scan"):
+        for name in ("model", "material", "drive", "baths", "interaction", "scan"):
             if getattr(self, name) is not None:
                 out[name] = _plain_table(getattr(self, name))
         out["numerics"] = numerics_table(self.numerics)
@@ -277,6 +320,17 @@ class Config:
     def describe(self) -> str:
         """Short one-line summary of the physical parameters (for logs and plot titles)."""
         parts = [self.task]
+        if self.task == "threshold":
+            parts += [self.material.name, f"{self.drive.pattern} light"]
+            for table in (self.drive, self.baths, self.interaction):
+                for f in dataclasses.fields(table):
+                    value = getattr(table, f.name)
+                    if value is not None and f.name not in ("pattern", "phi", "max_field", "min_intensity",
+                                                            "min_field", "max_intensity", "mu"):
+                        parts.append(f"{f.name} {value}")
+            if self.scan is not None:
+                parts.append(f"scan {self.scan.parameter} x{len(self.scan)}")
+            return ", ".join(parts)
         if self.model.delta is not None:
             parts.append(f"δ={self.model.delta:g}t")
         if self.drive is not None:

@@ -28,6 +28,9 @@ task               what it computes
                    and time-integration checks (:func:`solvers.continuation.gap_map`)
 ``spectral``       A(k, ω) and the occupied weight -iG^<(k, ω) (spec §3) on the cut through K+
                    along kx, the distribution -iG^</A, and the populations n22_k, 1 - n11_k
+``threshold``      a TMD monolayer in laboratory units (spin-orbit sectors, spec §9): the laser
+                   intensity at which the full and the paper criterion first find an
+                   instability, certified (:func:`solvers.threshold.find_threshold`)
 =================  ==========================================================================
 
 Array axes: scans first (n_scan, ...), then |V'| values (n_v), then boundaries (phase-diagram:
@@ -50,6 +53,7 @@ from .gap import run_gap
 from .gap_map import run_gap_map
 from .phase_diagram import run_phase_diagram
 from .spectral import run_spectral
+from .threshold import run_threshold
 from .susceptibility import run_susceptibility
 
 __all__ = [
@@ -66,10 +70,11 @@ __all__ = [
     "run_gap",
     "run_gap_map",
     "run_spectral",
+    "run_threshold",
 ]
 
 #: tasks that checkpoint after every scan point and can be resumed
-CHECKPOINTING_TASKS = ("phase-diagram",)
+CHECKPOINTING_TASKS = ("phase-diagram", "threshold")
 
 #: task name -> function
 TASKS: dict[str, Callable[..., dict]] = {
@@ -79,4 +84,5 @@ TASKS: dict[str, Callable[..., dict]] = {
     "gap": run_gap,
     "gap-map": run_gap_map,
     "spectral": run_spectral,
+    "threshold": run_threshold,
 }
