@@ -576,7 +576,8 @@ def plot_threshold(data: io.Results, out: Path, stem: str) -> list[Path]:
         above = np.char.startswith(status, "stable up to")
         if above.any():
             lower = np.asarray(r["lower_W_cm2"], dtype=float)
-            ax.plot(x[above], lower[above], ls="none", marker="^", color=st["color"], ms=9, mfc="white",
+            size = 12 - 4 * criteria.index(crit)  # nested triangles when both criteria are bounds
+            ax.plot(x[above], lower[above], ls="none", marker="^", color=st["color"], ms=size, mfc="none",
                     label=f"{crit}: stable up to the maximum intensity")
             finite_I += list(lower[above])
         below = np.char.startswith(status, "unstable at the minimum")

@@ -20,7 +20,8 @@ done), ``results/<criterion>/`` for each of numerics.criteria:
   ``rabi_A_over_Gamma`` (Ω_A / (Γ1 + Γ2));
 * ``certified`` (bool), ``status`` (str), ``count`` (growing modes just above threshold),
   ``nu_t``, ``nu_meV`` (the frequency at which the mode crosses, rotating frame; 0 for the
-  paper criterion), ``levels_W_cm2`` (n_scan, max_level + 1: the threshold at each level),
+  paper criterion) and ``nu_from_pair_A_meV`` (the same measured from the A sector's pair energy
+  at K+, λ - 2μ), ``levels_W_cm2`` (n_scan, max_level + 1: the threshold at each level),
   ``n_evaluations``, ``seconds``;
 * ``evaluations/``: every predicate evaluation, (n_scan, n_max): ``intensity_W_cm2``,
   ``level``, ``unstable``, ``count``, ``margin`` (full: V - nearest V_c in t; paper: largest
@@ -58,7 +59,8 @@ UNITS = {
     "intensity_W_cm2": "W/cm^2", "error_W_cm2": "W/cm^2", "lower_W_cm2": "W/cm^2", "upper_W_cm2": "W/cm^2",
     "levels_W_cm2": "W/cm^2", "field_MV_cm": "MV/cm", "rabi_A_meV": "meV", "rabi_B_meV": "meV",
     "rabi_A_t": "t", "rabi_B_t": "t", "rabi_A_over_Gamma": "1 (Omega_A / (Gamma1 + Gamma2))",
-    "nu_t": "t (rotating frame)", "nu_meV": "meV (rotating frame)", "margin": "t (full) or 1 (paper)",
+    "nu_t": "t (rotating frame)", "nu_meV": "meV (rotating frame)",
+    "nu_from_pair_A_meV": "meV (from the A pair energy at K+, lambda - 2 mu)", "margin": "t (full) or 1 (paper)",
     "photon_energy_eV": "eV", "detuning_meV": "meV (from the A transition at K+)",
     "linewidth_meV": "meV (HWHM, hbar Gamma_a)", "temperature_K": "K", "mu_meV": "meV (from the middle of the A gap)",
     "V_eV": "eV x unit cell", "Vprime_eV": "eV x unit cell", "V_over_bandwidth": "1", "Vprime_over_bandwidth": "1",
@@ -110,7 +112,8 @@ def run_threshold(cfg, comm=None, progress: Progress | None = None, hooks: ScanH
     def blank() -> dict[str, np.ndarray]:
         out = {k: np.full(n, np.nan) for k in ("intensity_W_cm2", "error_W_cm2", "lower_W_cm2", "upper_W_cm2",
                                                "field_MV_cm", "rabi_A_meV", "rabi_B_meV", "rabi_A_t", "rabi_B_t",
-                                               "rabi_A_over_Gamma", "nu_t", "nu_meV", "seconds")}
+                                               "rabi_A_over_Gamma", "nu_t", "nu_meV", "nu_from_pair_A_meV",
+                                               "seconds")}
         out.update(certified=np.zeros(n, bool), status=np.full(n, "", dtype=object), count=np.full(n, -1, np.int64),
                    n_evaluations=np.zeros(n, np.int64), levels_W_cm2=np.full((n, levels), np.nan))
         return out
@@ -197,6 +200,8 @@ def _store(table: dict, i: int, res, p) -> None:
         table["rabi_A_over_Gamma"][i] = om_a / (2 * p.Gamma)
     table["nu_t"][i] = res.nu
     table["nu_meV"][i] = res.nu * p.t_eV * 1e3
+    # relative to the A sector's pair energy at K+, E_A = 2 c_A(K+) - 2μ = λ - 2μ (spec §9)
+    table["nu_from_pair_A_meV"][i] = (res.nu - (p.material.lambda_over_t - 2 * p.mu)) * p.t_eV * 1e3
     table["certified"][i] = res.certified
     table["status"][i] = res.status
     table["count"][i] = res.count
