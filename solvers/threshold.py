@@ -217,17 +217,17 @@ def find_threshold(evaluate: Callable[[float, int], Evaluation], I_min: float, I
     levels = [math.sqrt(lo * hi)]
     # 2. finer levels ------------------------------------------------------------------------
     for level in range(level0 + 1, top + 1):
-        while at(lo, level).unstable:  # the finer level is unstable lower down
-            hi, lo = lo, lo / step
-            if lo < I_min * (1 - 1e-12):
-                return result(float("nan"), float("nan"), float("nan"), hi, False,
-                              f"unstable at the minimum intensity at level {level}", levels)
-        while not at(hi, level).unstable:  # or stable higher up
-            lo, hi = hi, hi * step
-            if hi > I_max * (1 + 1e-12):
-                return result(float("nan"), float("nan"), I_max, float("nan"), False,
+        while at(lo, level).unstable:  # the finer level is unstable lower down: step down
+            if lo <= I_min * (1 + 1e-12):
+                return result(float("nan"), float("nan"), float("nan"), lo, False,
+                              f"unstable at the minimum intensity at level {level}", levels, at(lo, level))
+            hi, lo = lo, max(lo / step, I_min)
+        while not at(hi, level).unstable:  # or stable higher up: step up
+            if hi >= I_max * (1 - 1e-12):
+                return result(float("nan"), float("nan"), hi, float("nan"), False,
                               f"stable up to the maximum intensity at level {level} (level {level - 1}: "
                               f"threshold {levels[-1]:.4g})", levels)
+            lo, hi = hi, min(hi * step, I_max)
         lo, hi = bisect(lo, hi, level)
         levels.append(math.sqrt(lo * hi))
         change = abs(levels[-1] - levels[-2])

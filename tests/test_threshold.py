@@ -81,6 +81,13 @@ def test_search_reports_no_threshold_and_threshold_below_the_range():
     assert r.status.startswith("stable up to the maximum intensity at level 1") and math.isnan(r.intensity)
 
 
+def test_search_moves_the_bracket_on_a_finer_level_up_to_the_maximum():
+    # level 1 is unstable only above 9.5e9, less than one grid step below I_max = 1e10
+    r = find_threshold(_predicate([4e9, 9.5e9])[0], 1e6, 1e10, rtol=0.05, max_level=1)
+    assert r.levels[0] == pytest.approx(4e9, rel=0.05) and r.levels[1] == pytest.approx(9.5e9, rel=0.05)
+    assert r.upper <= 1e10 and r.status == "not converged by level 1" and not r.certified
+
+
 def test_search_finds_the_first_window_on_the_bracket_grid():
     # unstable in a window around 3.16e7 (a grid point at 2 per decade) and above 5e9
     evaluate, _ = _predicate([5e9, 5e9], windows=[(2e7, 4e7)])
