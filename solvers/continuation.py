@@ -49,9 +49,12 @@ The Keldysh route has no Born-Markov linearisation: its branches carry no stabil
 (:func:`solvers.dynamics.integrate`) from a finite seed is the independent check of a stable
 Born-Markov branch (:func:`integration_check`).
 
-MPI: every k sum (pair sums, chi, the residues of K) is over this rank's shard and reduced with
-:func:`solvers.parallel.allreduce_sum`, so every rank takes the same decisions; the time
-integration is run by every rank on the whole mesh (no communication, the same numbers).
+MPI: every k sum (pair sums, chi, K and its bounds) is a sum of block sums over fixed blocks
+of the global mesh order (:class:`BlockSum`, the blocks of
+:class:`solvers.stability.ChiEvaluator`), each rank computing its own whole blocks, gathered
+and added in block order: the same bits on every rank and for every number of ranks, so the
+continuation takes the same steps serially and under MPI.  The time integration is run by
+every rank on the whole mesh (no communication, the same numbers).
 """
 from __future__ import annotations
 
@@ -66,10 +69,10 @@ from keldysh.lyapunov import lyapunov_steady_state, solve_sylvester
 from keldysh.nambu import DrivenSystem, nambu_occupations
 from solvers.dynamics import coupling_matrix, integrate
 from solvers.gap import GAP_ROUTES, pair_sums
-from solvers.parallel import allreduce_sum, shard_of
+from solvers.parallel import rank_of, size_of
 
 __all__ = [
-    "GENERATORS", "Linearisation", "Spectrum", "StabilityOptions", "stability_spectrum",
+    "GENERATORS", "BlockSum", "block_pair_sums", "Linearisation", "Spectrum", "StabilityOptions", "stability_spectrum",
     "Bifurcation", "locate_bifurcation", "ContinuationOptions", "BranchPoint", "Branch",
     "continue_branch", "classify", "IntegrationCheck", "integration_check", "GapMap",
     "GapMapOptions", "gap_map", "branch_from_tree", "gap_map_from_tree",
@@ -105,6 +108,62 @@ def _sources(rho: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------
+# deterministic k sums
+class BlockSum:
+    """Fixed blocks of the global mesh order (:func:`solvers.stability.routes.block_size`), whole
+    blocks per rank: ``meshes`` this rank's block meshes, ``slices`` their samples within the
+    rank's shard, :meth:`reduce` the sum over all blocks in block order (the same bits on every
+    rank and for every number of ranks)."""
+
+    def __init__(self, mesh, comm=None):
+        from solvers.stability.routes import block_size
+
+        self.comm = comm
+        self.block = block = block_size(len(mesh))
+        self.shard = mesh.shard(rank_of(comm), size_of(comm), block=block)
+        m = len(self.shard)
+        self.slices = [slice(i, min(m, i + block)) for i in range(0, m, block)]
+        self.meshes = [self.shard._subset(sl) for sl in self.slices]
+
+    def reduce(self, local) -> np.ndarray:
+        """``local`` (n_local_blocks, ...) -> the ordered sum over every rank's blocks."""
+        local = np.asarray(local)
+        cplx = np.iscomplexobj(local)
+        local = np.ascontiguousarray(local, dtype=complex)
+        comm = self.comm
+        if comm is None or comm.Get_size() == 1:
+            allb = local
+        else:
+            from mpi4py import MPI
+
+            counts = np.array(comm.allgather(local.shape[0]))
+            per = int(np.prod(local.shape[1:]))
+            allb = np.empty((int(counts.sum()),) + local.shape[1:], complex)
+            displs = np.concatenate([[0], np.cumsum(counts * per)[:-1]])
+            comm.Allgatherv(local, [allb, counts * per, displs, MPI.C_DOUBLE_COMPLEX])
+        out = np.zeros(local.shape[1:], complex)
+        for blk in allb:
+            out += blk
+        return out if cplx else out.real
+
+    def max(self, x: float) -> float:
+        if self.comm is None or self.comm.Get_size() == 1:
+            return float(x)
+        return float(np.max(self.comm.allgather(float(x))))
+
+
+def block_pair_sums(blocks: BlockSum, system: DrivenSystem, delta_plus, delta_minus, nu,
+                    route: str = "born_markov") -> np.ndarray:
+    """(S+, S-) of :func:`solvers.gap.pair_sums` summed block by block in the global block
+    order (:class:`BlockSum`)."""
+    local = np.zeros((len(blocks.meshes), 2), complex)
+    for i, m in enumerate(blocks.meshes):
+        if len(m):
+            local[i] = pair_sums(system, m, delta_plus, delta_minus, nu, route, None)
+    return blocks.reduce(local)
+
+
+# ------------------------------------------------------------------------------------------
 # the linearisation around a steady state
 class Linearisation:
     """The Born-Markov dynamics linearised around the steady state (Δ+, Δ-) in the frame
@@ -118,7 +177,8 @@ class Linearisation:
         self.system, self.comm = system, comm
         self.V, self.Vprime = float(V), complex(Vprime)
         self.delta_plus, self.delta_minus, self.nu = complex(delta_plus), complex(delta_minus), float(nu)
-        self.modes = modes = system.modes(shard_of(mesh, comm))
+        self.blocks = blocks = BlockSum(mesh, comm)
+        self.modes = modes = system.modes(blocks.shard)
         self.M4 = _coupling4(V, Vprime)
         self.gamma_min = float(np.min(system.baths.gamma))
         n = len(modes)
@@ -134,55 +194,61 @@ class Linearisation:
             Cr = np.stack([s * np.einsum("ki,kl->kil", Qv[:, p, :], np.conj(Qv[:, q, :]))
                            for (p, q), s in GENERATORS], axis=1)  # (M, 4, i, l)
             res = np.einsum("k,kril,kilj->kilrj", modes.weight, Cr, Ut).reshape(n * 16, 4, 4)
-            self.poles = (a[:, :, None] + np.conj(a[:, None, :])).reshape(n * 16)
-            self.residues = np.einsum("rs,psj->prj", self.M4, res).reshape(n * 16, 16)
-            self.cond = float(np.max(np.linalg.cond(Qv)))
+            poles = (a[:, :, None] + np.conj(a[:, None, :])).reshape(n * 16)
+            residues = np.einsum("rs,psj->prj", self.M4, res).reshape(n * 16, 16)
+            self.cond = blocks.max(float(np.max(np.linalg.cond(Qv))))
         else:
             self.rho = np.zeros((0, 4, 4), complex)
             self.A = np.zeros((0, 4, 4), complex)
             self.U = np.zeros((0, 4, 4, 4), complex)
-            self.poles = np.zeros(0, complex)
-            self.residues = np.zeros((0, 16), complex)
-            self.cond = 1.0
-        norms = np.linalg.norm(self.residues.reshape(-1, 4, 4), ord=2, axis=(1, 2)) if n else np.zeros(0)
-        self._res_norm = norms
-        stats = allreduce_sum(np.array([norms.sum(), 0.0]), comm)
-        self.residue_norm_sum = float(stats[0])
-        im = np.abs(self.poles.imag).max() if n else 0.0
-        self.pole_im_max = _allreduce_max(im, comm)
-        self.pole_re_max = _allreduce_max(self.poles.real.max() if n else -np.inf, comm)
-        self.n_samples = int(allreduce_sum(np.array([float(n)]), comm)[0])
+            poles = np.zeros(0, complex)
+            residues = np.zeros((0, 16), complex)
+            self.cond = blocks.max(1.0)
+        norms = np.linalg.norm(residues.reshape(-1, 4, 4), ord=2, axis=(1, 2)) if n else np.zeros(0)
+        #: per block of this rank: (poles, residues (P, 16), ||residue||_2)
+        self._pole_blocks = [(poles[16 * sl.start:16 * sl.stop], residues[16 * sl.start:16 * sl.stop],
+                              norms[16 * sl.start:16 * sl.stop]) for sl in blocks.slices]
+        self.poles = poles
+        self.residue_norm_sum = float(blocks.reduce(np.array([[b[2].sum()] for b in self._pole_blocks]
+                                                            ).reshape(-1, 1))[0])
+        self.pole_im_max = blocks.max(np.abs(poles.imag).max() if n else 0.0)
+        self.pole_re_max = blocks.max(poles.real.max() if n else -np.inf)
+        self.n_samples = int(round(blocks.reduce(np.array([[float(sl.stop - sl.start)] for sl in blocks.slices]
+                                                         ).reshape(-1, 1))[0]))
 
     # -- K(λ) ---------------------------------------------------------------------------------
     def evans_matrix(self, lam, derivative: bool = False, chunk: int = 256):
         """K(λ) (n, 4, 4) for an array of λ (pole-residue form), and dK/dλ if ``derivative``."""
         lam = np.atleast_1d(np.asarray(lam, dtype=complex))
-        K = np.zeros((lam.size, 16), complex)
-        dK = np.zeros((lam.size, 16), complex) if derivative else None
-        if self.poles.size:
+        nb = len(self._pole_blocks)
+        K = np.zeros((nb, lam.size, 16), complex)
+        dK = np.zeros((nb, lam.size, 16), complex) if derivative else None
+        for b, (poles, residues, _) in enumerate(self._pole_blocks):
             for i in range(0, lam.size, chunk):
-                r = 1.0 / (lam[i:i + chunk, None] - self.poles[None, :])
-                K[i:i + chunk] = r @ self.residues
+                r = 1.0 / (lam[i:i + chunk, None] - poles[None, :])
+                K[b, i:i + chunk] = r @ residues
                 if derivative:
-                    dK[i:i + chunk] = -(r * r) @ self.residues
-        K = allreduce_sum(K, self.comm).reshape(-1, 4, 4)
+                    dK[b, i:i + chunk] = -(r * r) @ residues
+        K = self.blocks.reduce(K.reshape(nb, -1)).reshape(-1, 4, 4)
         if derivative:
-            return K, allreduce_sum(dK, self.comm).reshape(-1, 4, 4)
+            return K, self.blocks.reduce(dK.reshape(nb, -1)).reshape(-1, 4, 4)
         return K
 
     def evans_matrix_direct(self, lam: complex) -> np.ndarray:
         """K(λ) (4, 4) from 16x16 Sylvester solves (λ - D_k) X = U_k (the twin of
         :meth:`evans_matrix`): (A - λ/2) X + X (A† - λ/2) + U = 0."""
         lam = complex(lam)
-        local = np.zeros((4, 4), complex)
-        if len(self.modes):
-            Ah = self.A - 0.5 * lam * _EYE4
-            Bh = np.conj(np.swapaxes(self.A, -1, -2)) - 0.5 * lam * _EYE4
+        local = np.zeros((len(self.blocks.slices), 4, 4), complex)
+        for b, sl in enumerate(self.blocks.slices):
+            A = self.A[sl]
+            Ah = A - 0.5 * lam * _EYE4
+            Bh = np.conj(np.swapaxes(A, -1, -2)) - 0.5 * lam * _EYE4
+            w = self.modes.weight[sl]
             for j in range(4):
-                X = solve_sylvester(Ah, Bh, self.U[..., j])
+                X = solve_sylvester(Ah, Bh, self.U[sl, ..., j])
                 for r, ((p, q), s) in enumerate(GENERATORS):
-                    local[r, j] = s * (self.modes.weight @ X[:, p, q])
-        return self.M4 @ allreduce_sum(local, self.comm)
+                    local[b, r, j] = s * (w @ X[:, p, q])
+        return self.M4 @ self.blocks.reduce(local)
 
     def evans(self, lam) -> np.ndarray:
         """E(λ) = det[1 - K(λ)] for an array of λ."""
@@ -199,14 +265,13 @@ class Linearisation:
         Σ_p ||res_p|| |λ1 - λ0| / dist(d_p, segment)², reduced over ``comm``."""
         lam0 = np.atleast_1d(np.asarray(lam0, dtype=complex))
         lam1 = np.atleast_1d(np.asarray(lam1, dtype=complex))
-        local = np.zeros(lam0.size)
-        if self.poles.size:
+        local = np.zeros((len(self._pole_blocks), lam0.size))
+        for bi, (poles, _, norms) in enumerate(self._pole_blocks):
             for i in range(0, lam0.size, chunk):
                 a, b = lam0[i:i + chunk, None], lam1[i:i + chunk, None]
-                d = _segment_distance(self.poles[None, :], a, b)
-                local[i:i + chunk] = (self._res_norm[None, :] / np.maximum(d, 1e-300) ** 2).sum(axis=1) \
-                    * np.abs(b - a)[:, 0]
-        return allreduce_sum(local, self.comm)
+                d = _segment_distance(poles[None, :], a, b)
+                local[bi, i:i + chunk] = (norms[None, :] / np.maximum(d, 1e-300) ** 2).sum(axis=1) * np.abs(b - a)[:, 0]
+        return self.blocks.reduce(local)
 
     def dense_matrix(self) -> np.ndarray:
         """The complexified linearised generator L (16M x 16M) on this rank's samples (serial
@@ -227,13 +292,6 @@ class Linearisation:
     def phase_rotation(self) -> np.ndarray:
         """vec(i[Q, rho*]) (16M,): the Goldstone eigenvector of :meth:`dense_matrix`."""
         return (1j * (_Q @ self.rho - self.rho @ _Q)).reshape(-1)
-
-
-def _allreduce_max(x: float, comm) -> float:
-    if comm is None or comm.Get_size() == 1:
-        return float(x)
-    vals = np.array(comm.allgather(float(x)))
-    return float(np.max(vals))
 
 
 def _segment_distance(points, a, b) -> np.ndarray:
@@ -630,6 +688,7 @@ class _GapProblem:
     def __init__(self, system, mesh, V, Vprime, route, comm, opts: ContinuationOptions, ref: int):
         self.system, self.mesh, self.V, self.Vprime = system, mesh, float(V), complex(Vprime)
         self.route, self.comm, self.opts, self.ref = route, comm, opts, ref
+        self.blocks = BlockSum(mesh, comm)
         G = float(np.sum(system.baths.gamma[0]))
         self.s_d = opts.amplitude_scale or G
         self.s_nu = float(np.min(system.baths.gamma))
@@ -660,7 +719,7 @@ class _GapProblem:
 
     def F(self, x) -> np.ndarray:
         dp, dm, nu, p, V = self.unpack(x)
-        S = pair_sums(self.system_at(p), self.mesh, dp, dm, nu, self.route, self.comm)
+        S = block_pair_sums(self.blocks, self.system_at(p), dp, dm, nu, self.route)
         r = (np.array([dp, dm]) - coupling_matrix(V, self.Vprime) @ S) / self.s_d
         self.n_eval += 1
         return np.array([r[0].real, r[0].imag, r[1].real, r[1].imag])
@@ -1033,14 +1092,16 @@ def gap_map(system: DrivenSystem, mesh, Vprime: complex, window, criterion, *,
                 covered[k] = br.branch_id
                 br.termination += f" (bifurcation point {k} at V = {bifs[k].V_c:.6g})"
         if bif.route == "born_markov" and options.n_checks > 0:
-            stable = [p for p in br.points if p.spectrum is not None and p.spectrum.stable and p.spectrum.certified]
-            if stable:
-                picks = np.unique(np.linspace(0, len(stable) - 1, options.n_checks).round().astype(int))
-                for i in picks:
-                    br.checks.append(integration_check(system, mesh, Vprime, stable[i],
-                                                       seed_fraction=options.check_seed_fraction,
-                                                       tol=options.check_tol, t_max=options.check_t_max,
-                                                       relaxations=options.check_relaxations))
+            # the most strongly damped stable points (the shortest integrations; near onset the
+            # amplitude mode relaxes at -2 g -> 0 and an integration would take ~1/g)
+            stable = [p for p in br.points if p.spectrum is not None and p.spectrum.stable and p.spectrum.certified
+                      and np.isfinite(p.spectrum.max_re)]
+            stable.sort(key=lambda p: (p.spectrum.max_re, p.p))
+            for pt in stable[: options.n_checks]:
+                br.checks.append(integration_check(system, mesh, Vprime, pt,
+                                                   seed_fraction=options.check_seed_fraction,
+                                                   tol=options.check_tol, t_max=options.check_t_max,
+                                                   relaxations=options.check_relaxations))
         if bif.route != "born_markov":
             br.approximations += ("stability not available: the Born-Markov linearisation does not "
                                   "apply to the Keldysh route",)

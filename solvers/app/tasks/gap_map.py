@@ -7,8 +7,8 @@ For the system of the config (any drive pattern, paper baths) and |V'| = interac
 1. the full criterion at this |V'| (:func:`solvers.stability.phase_point`, route born_markov,
    certified by refinement unless numerics.certify = false) gives the boundaries of the
    normal state; for the valley drive on the resonance-shell energy mesh
-   (:func:`solvers.stability.shell_mesh`, panels of Γ/2 halved per level), otherwise on
-   numerics.mesh refined per level;
+   (:func:`solvers.stability.shell_mesh`, panels of Γ/2 halved per level; unless
+   numerics.criterion_on_shell = false), otherwise on numerics.mesh refined per level;
 2. every boundary inside the window, and each of its crossing frequencies ν_c, is a
    bifurcation point; it is located again on numerics.mesh for every route of
    numerics.branch_routes and continued in V (:func:`solvers.continuation.gap_map`): |Δ±|(V),
@@ -54,7 +54,7 @@ def run_gap_map(cfg, comm=None, progress: Progress | None = None, hooks=None) ->
     v = float(inter.Vprime)
     progress.start(2, 0, "gap-map")
     t0 = time.perf_counter()
-    if system.pattern == "valley":
+    if system.pattern == "valley" and num.criterion_on_shell:
         shell = ShellMesh()
 
         def mesh_at(level: int):
