@@ -9,7 +9,7 @@ from keldysh.baths import BathSet
 from keldysh.frequency import FrequencyGrid
 from keldysh.kmesh import EnergyMesh, Resonance
 from keldysh.lattice import HoneycombModel
-from keldysh.nambu import DrivenSystem, ModeArrays
+from keldysh.nambu import DrivenSystem
 from solvers import born_markov
 from solvers.dynamics import linear_spectrum
 from solvers.stability import (ChiEvaluator, StabilityOptions, phase_point, point_from_tree, scan_real_axis,
@@ -17,23 +17,9 @@ from solvers.stability import (ChiEvaluator, StabilityOptions, phase_point, poin
 from solvers.stability import nyquist
 from solvers.stability.nyquist import winding_counts
 
-G1 = G2 = 5e-4
-GAMMA = G1 + G2
-MU = -GAMMA / 2
+from flat_pair import G1, G2, GAMMA, MU, inverted_modes  # noqa: E402  (tests/flat_pair.py)
+
 E = -2 * MU
-
-
-def inverted_modes(p=0.3, n=20, density=0.01):
-    """No drive; the K+ baths impose band-2 occupation p and band-1 occupation 1 - p.
-
-    Excited density P = p x density (equal electrons and holes); flat pair energy E = -2μ."""
-    e = np.linspace(1.0, 1.2, n)
-    omega0 = 2.1
-    x1, x2 = -e - MU + omega0 / 2, e - MU - omega0 / 2
-    return ModeArrays(xi=np.stack([x1, x2, x1, x2], 1), rabi=np.zeros(n),
-                      gamma=np.tile([G1, G2, G1, G2], (n, 1)), bath_mu=np.zeros((n, 4)),
-                      temperature=np.zeros((n, 4)), occupation=np.tile([1 - p, p, 1.0, 0.0], (n, 1)),
-                      weight=np.full(n, density / n), energy=e), p * density
 
 
 def bm_chi(modes, dressed=True):
