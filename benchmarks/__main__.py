@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python -m benchmarks [--only a,c] [--quick] [--out FILE]``.
+"""Run the benchmarks: ``python -m benchmarks [--only a,c] [--quick] [--out FILE] [--merge]``.
 
 Prints a table and writes ``benchmarks/results.json``::
 
@@ -61,9 +61,11 @@ def table(records) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    p.add_argument("--only", default=",".join(BENCHMARKS), help="comma list of a..f")
+    p.add_argument("--only", default=",".join(BENCHMARKS), help=f"comma list of {', '.join(BENCHMARKS)}")
     p.add_argument("--quick", action="store_true", help="smaller problem sizes (smoke run)")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results.json"))
+    p.add_argument("--merge", action="store_true",
+                   help="replace only the records of the benchmarks run in an existing --out file")
     args = p.parse_args(argv)
     keys = [k.strip() for k in args.only.split(",") if k.strip()]
     unknown = [k for k in keys if k not in BENCHMARKS]
@@ -88,11 +90,33 @@ def main(argv=None) -> int:
             r.notes.setdefault("loadavg_1min_after", os.getloadavg()[0])
         records.extend(recs)
         print(table(recs).split("\n", 1)[1], flush=True)
-    out = {"schema": "keldysh-benchmarks/1",
-           "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    for r in records:
+        r.notes.setdefault("run_date", date)
+    out = {"schema": "keldysh-benchmarks/1", "date": date,
            "machine": info, "command": sys.argv, "quick": args.quick,
            "seconds": time.perf_counter() - t_start,
            "records": [r.as_dict() for r in records]}
+    if args.merge and os.path.exists(args.out):
+        # keep the other benchmarks' records (in their order), replace those of this run
+        with open(args.out) as fh:
+            old = json.load(fh)
+        mine = {k + "." for k in keys}
+        new = {k: [r for r in out["records"] if r["name"][:2] == k + "."] for k in keys}
+        merged, placed = [], set()
+        for r in old.get("records", []):
+            k = r["name"][:2]
+            if k in mine:
+                if k not in placed:
+                    merged.extend(new[k[0]])
+                    placed.add(k)
+                continue
+            merged.append(r)
+        merged.extend(r for k in keys if k + "." not in placed for r in new[k])
+        runs = old.get("runs", [{"date": old.get("date"), "command": old.get("command"),
+                                 "seconds": old.get("seconds"), "machine": old.get("machine")}])
+        runs.append({"date": date, "command": sys.argv, "seconds": out["seconds"], "machine": info})
+        out = {**out, "records": merged, "runs": runs, "quick": bool(old.get("quick")) or args.quick}
     with open(args.out + ".tmp", "w") as fh:
         json.dump(out, fh, indent=1, default=float)
     os.replace(args.out + ".tmp", args.out)

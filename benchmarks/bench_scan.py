@@ -86,7 +86,17 @@ def communication(run: dict) -> dict:
                            "reduce_s_per_point": s["reduce_s"] / n}
     tot = {k: sum(r[k] for r in per_route.values()) for k in
            ("evaluator_calls_per_point", "collectives_per_point", "bytes_gathered_per_point")}
-    return {"per_route": per_route, "total": tot}
+    out = {"per_route": per_route, "total": tot}
+    # CPU time of rank 0 outside the evaluators' block sums and reductions (Nyquist logic,
+    # meshes, closed forms: replicated on every rank, i.e. serial) over its total CPU time
+    stats = run["route_stats_per_rank"][0]
+    if "cpu_s_per_rank" in run and all("cpu_s" in s for s in stats.values()):
+        inside = sum(s["cpu_s"] for s in stats.values())
+        reduce_cpu = sum(s.get("reduce_cpu_s", 0.0) for s in stats.values())
+        total = run["cpu_s_per_rank"][0]
+        out["serial_cpu_fraction"] = (total - inside) / total
+        out["reduce_cpu_fraction"] = reduce_cpu / total
+    return out
 
 
 def boundaries_agree(keld: dict, quad: dict) -> float:
