@@ -236,6 +236,21 @@ def test_sigterm_checkpoints_exits_75_and_resume_completes(mpiexec, tmp_path):
     assert_results_close(full.results, resumed.results, rtol=1e-12)
 
 
+def _wait_until_gone(lock: Path, timeout: float = 30.0) -> None:
+    """SIGKILL is delivered to every rank at once, but a rank dies (or becomes a zombie, its
+    launcher killed too) a moment later: wait until the lock's writer no longer runs."""
+    import json
+
+    from solvers.app.cli import _lock_is_stale
+
+    if not lock.exists():
+        return
+    info = json.loads(lock.read_text() or "{}")
+    deadline = time.monotonic() + timeout
+    while not _lock_is_stale(info) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def test_sigkill_then_resume_gives_identical_results(mpiexec, tmp_path):
     """A job killed without warning (SIGKILL to the whole process group: no handler runs)
     leaves its last checkpoint intact; --resume ends with results identical to an
@@ -255,6 +270,7 @@ def test_sigkill_then_resume_gives_identical_results(mpiexec, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+    _wait_until_gone(Path(f"{output}.lock"))
     partial = io.load(output)  # a valid file: the last atomic replace, never a torn write
     assert partial.finished is False
     assert 1 <= int(partial.checkpoint["n_completed"]) < 10

@@ -962,7 +962,9 @@ def _read_lock(path: str) -> dict:
 
 
 def _lock_is_stale(info: dict) -> bool:
-    """The lock was written on this host by a process that no longer exists."""
+    """The lock was written on this host by a process that no longer runs: it does not exist,
+    or it is a zombie (killed and not yet reaped, e.g. an MPI rank whose launcher was killed
+    with it)."""
     pid = info.get("pid")
     if info.get("host") != socket.gethostname() or isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
         return False
@@ -972,6 +974,12 @@ def _lock_is_stale(info: dict) -> bool:
         return True
     except OSError:
         return False
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            if fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                return True
+    except (OSError, IndexError):
+        pass
     return False
 
 
