@@ -372,31 +372,40 @@ def _count(lin: Linearisation, sigma: float, max_points: int):
     outer = np.geomspace(50 * scale, Y, 200)
     ys = np.unique(np.concatenate([-outer, inner, outer]))
     x = -sigma
-    Ks = lin.evans_matrix(x + 1j * ys)
-    checked = np.zeros(ys.size - 1, bool)  # segment i = [ys[i], ys[i+1]] passed the bound
+    # points are appended (never re-sorted while refining: a bisection deep near a pole costs
+    # O(segments split) per pass, not O(all points)); segment j = [ys[left[j]], ys[right[j]]]
+    n0 = ys.size
+    Ys = np.empty(4 * n0, float)
+    Ys[:n0] = ys
+    Ks = np.empty((Ys.size, 4, 4), complex)
+    Ks[:n0] = lin.evans_matrix(x + 1j * ys)
+    passes = 0
+    n = n0
+    todo_l, todo_r = np.arange(n0 - 1), np.arange(1, n0)  # the unchecked segments
     certified = True
-    while True:
-        todo = np.nonzero(~checked)[0]
-        if todo.size == 0:
+    while todo_l.size:
+        sm = _smin(Ks[todo_l])
+        bad = lin.residue_bound(x + 1j * Ys[todo_l], x + 1j * Ys[todo_r]) > 0.5 * sm
+        if not bad.any():
             break
-        sm = _smin(Ks[todo])
-        lam = x + 1j * ys
-        bad = lin.residue_bound(lam[todo], lam[todo + 1]) > 0.5 * sm
-        checked[todo[~bad]] = True
-        split = todo[bad]
-        if split.size == 0:
-            break
-        if ys.size + split.size > max_points:
+        bl, br = todo_l[bad], todo_r[bad]
+        if n + bl.size > max_points:
             certified = False
             break
-        mids = 0.5 * (ys[split] + ys[split + 1])
-        Km = lin.evans_matrix(x + 1j * mids)
-        ys_new = np.concatenate([ys, mids])
-        order = np.argsort(ys_new, kind="stable")
-        # a split segment becomes two unchecked ones; the others keep their flag
-        checked[split] = False
-        seg_flag = np.concatenate([checked, [True], np.zeros(mids.size, bool)])  # of the segment starting at each point
-        ys, Ks, checked = ys_new[order], np.concatenate([Ks, Km])[order], seg_flag[order][:-1]
+        if n + bl.size > Ys.size:  # grow geometrically
+            size = min(max(2 * Ys.size, n + bl.size), max_points)
+            Ys = np.concatenate([Ys, np.empty(size - Ys.size)])
+            Ks = np.concatenate([Ks, np.empty((size - Ks.shape[0], 4, 4), complex)])
+        passes += 1
+        mids = np.arange(n, n + bl.size)
+        Ys[mids] = 0.5 * (Ys[bl] + Ys[br])
+        Ks[mids] = lin.evans_matrix(x + 1j * Ys[mids])
+        n += bl.size
+        # a split segment becomes two unchecked ones; the others are checked
+        todo_l, todo_r = np.concatenate([bl, mids]), np.concatenate([mids, br])
+    log.debug("spectrum count: %d points on Re λ = %.3g after %d bisection passes", n, x, passes)
+    order = np.argsort(Ys[:n], kind="stable")
+    ys, Ks = Ys[:n][order], Ks[:n][order]
     E = np.linalg.det(_EYE4 - Ks)
     steps = np.angle(E[1:] / E[:-1])
     arc = np.angle(E[0]) - np.angle(E[-1])  # top -> bottom through Re λ -> +inf (|K| <= 1/2 there)
@@ -873,7 +882,17 @@ def continue_branch(system: DrivenSystem, mesh, Vprime: complex, start, *, V: fl
                 break
             continue
         if xn[0] <= 0.5 * opts.a0 * (1 if bif is not None else 0) or xn[0] <= 0:
-            termination = (f"returned to the normal state near {opts.parameter} = {xn[4] * prob.s_p:.6g} "
+            # the last point at the first amplitude a0, as at the start: its parameter is within
+            # O(a0^2) of the bifurcation point the branch returns to, whatever the step was
+            p_end = xn[4] * prob.s_p
+            if bif is not None and x[0] > opts.a0 and x[0] > xn[0]:
+                lam = (x[0] - opts.a0) / (x[0] - xn[0])
+                xf, itf, okf = _fixed_amplitude(prob, x + lam * (xn - x), opts.a0, opts)
+                if okf and xf[0] > 0:
+                    tf = _tangent(prob.jacobian(xf), t)
+                    branch.points.append(stability(_point(prob, xf, itf, tf[4]), roots_of(branch.points[-1])))
+                    p_end = xf[4] * prob.s_p
+            termination = (f"returned to the normal state near {opts.parameter} = {p_end:.6g} "
                            "(a bifurcation point of the normal state)")
             break
         tn = _tangent(prob.jacobian(xn), t)
