@@ -180,7 +180,7 @@ def test_git_describe_and_version_never_raise(monkeypatch):
         assert io.git_describe() == "unknown"
     finally:
         io.git_describe.cache_clear()
-    monkeypatch.setattr(io, "_DISTRIBUTION", "no-such-distribution-xyz")
+    monkeypatch.setattr(io.write, "_DISTRIBUTION", "no-such-distribution-xyz")
     assert io.package_version() == "0+unknown"
 
 
@@ -223,7 +223,7 @@ def previous_file(tmp_path):
 
 def test_crash_mid_write_leaves_previous_file_and_no_temp(previous_file, monkeypatch):
     path, before = previous_file
-    real_write_tree = io._write_tree
+    real_write_tree = io.write._write_tree
     seen_temp = []
 
     def crash_in_history(group, tree, where, **kwargs):
@@ -232,7 +232,7 @@ def test_crash_mid_write_leaves_previous_file_and_no_temp(previous_file, monkeyp
             raise RuntimeError("simulated crash")
         return real_write_tree(group, tree, where, **kwargs)
 
-    monkeypatch.setattr(io, "_write_tree", crash_in_history)
+    monkeypatch.setattr(io.write, "_write_tree", crash_in_history)
     with pytest.raises(RuntimeError, match="simulated crash"):
         _write(path, results={"version": "new"}, history={"r": [1.0]}, overwrite=True)
     assert seen_temp and seen_temp[0].name.startswith("r.h5.tmp-")  # the crash was mid-write
@@ -247,7 +247,7 @@ def test_crash_at_rename_leaves_previous_file_and_no_temp(previous_file, monkeyp
     def failing_replace(src, dst):
         raise OSError("simulated failure of rename")
 
-    monkeypatch.setattr(io.os, "replace", failing_replace)
+    monkeypatch.setattr(io.write.os, "replace", failing_replace)
     with pytest.raises(OSError, match="simulated"):
         _write(path, results={"version": "new"}, overwrite=True)
     assert path.read_bytes() == before
@@ -273,14 +273,14 @@ def test_existing_file_without_overwrite(previous_file):
 
 def test_file_appearing_during_the_write_is_not_clobbered(tmp_path, monkeypatch):
     path = tmp_path / "r.h5"
-    real_write_tree = io._write_tree
+    real_write_tree = io.write._write_tree
 
     def someone_else_writes(group, tree, where, **kwargs):
         if where == "/results":
             path.write_bytes(b"theirs")
         return real_write_tree(group, tree, where, **kwargs)
 
-    monkeypatch.setattr(io, "_write_tree", someone_else_writes)
+    monkeypatch.setattr(io.write, "_write_tree", someone_else_writes)
     with pytest.raises(FileExistsError):
         _write(path)
     assert path.read_bytes() == b"theirs"

@@ -816,7 +816,7 @@ def git_describe() -> str:
     at the top of a git work tree (e.g. installed into site-packages) or git fails; never
     raises.
     """
-    package_dir = Path(__file__).resolve().parent
+    package_dir = Path(__file__).resolve().parents[1]  # keldysh/ (this file is keldysh/io/...)
     try:
         top = _git(package_dir, "rev-parse", "--show-toplevel")
         if Path(top).resolve() != package_dir.parent:

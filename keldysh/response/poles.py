@@ -73,7 +73,7 @@ import numba as nb
 import numpy as np
 from scipy.special import psi
 
-from .greens import _nf, _prep, _prep_occ, _resolvent
+from ..greens import _nf, _prep, _prep_occ, _resolvent
 
 __all__ = [
     "PoleResponse",
