@@ -180,7 +180,7 @@ def test_git_describe_and_version_never_raise(monkeypatch):
         assert io.git_describe() == "unknown"
     finally:
         io.git_describe.cache_clear()
-    monkeypatch.setattr(io.write, "_DISTRIBUTION", "no-such-distribution-xyz")
+    monkeypatch.setattr(io.provenance, "_DISTRIBUTION", "no-such-distribution-xyz")
     assert io.package_version() == "0+unknown"
 
 
