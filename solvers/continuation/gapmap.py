@@ -179,10 +179,11 @@ def gap_map(system: DrivenSystem, mesh, Vprime: complex, window, criterion, *,
                 br.termination += f" (bifurcation point {k} at V = {bifs[k].V_c:.6g})"
         if bif.route == "born_markov" and options.n_checks > 0:
             # the most strongly damped stable points (the shortest integrations; near onset the
-            # amplitude mode relaxes at -2 g -> 0 and an integration would take ~1/g)
-            stable = [p for p in br.points if p.spectrum is not None and p.spectrum.stable and p.spectrum.certified
-                      and np.isfinite(p.spectrum.max_re)]
-            stable.sort(key=lambda p: (p.spectrum.max_re, p.p))
+            # amplitude mode relaxes at -2 g -> 0 and an integration would take ~1/g, and near a
+            # fold too).  A certified spectrum with no eigenvalue found (max_re NaN) has every
+            # one left of the counting line: damped at least at sigma, the most damped of all
+            stable = [p for p in br.points if p.spectrum is not None and p.spectrum.stable and p.spectrum.certified]
+            stable.sort(key=lambda p: (p.spectrum.max_re if np.isfinite(p.spectrum.max_re) else -np.inf, p.p))
             for pt in stable[: options.n_checks]:
                 br.checks.append(integration_check(system, mesh, Vprime, pt,
                                                    seed_fraction=options.check_seed_fraction,
