@@ -345,3 +345,32 @@ def test_task_under_mpi_equals_serial(mpiexec, tmp_path):
         else:
             assert x == y, key
     assert int(a.results["n_branches"]) == 1  # as in the serial task test: ±V_c joined by one branch
+
+
+@pytest.mark.slow
+def test_circular_drive_branch_from_the_repulsive_bifurcation():
+    """The whole-zone σ+ drive (spec §9) on a coarse polar shell (4152 samples, ~1 min): the
+    bifurcation point is located on the full criterion's boundary, the branch solves the gap
+    equation, and its stability agrees with its type (exchange of stability at a simple
+    bifurcation: a subcritical branch, on the side where the normal state is stable, carries
+    the normal state's growing mode; a supercritical one is stable near onset)."""
+    from solvers.stability.grids import polar_shell_mesh
+
+    g = G1 + G2
+    system = DrivenSystem(HoneycombModel(5.0), 5.1, 100 * g, BathSet.paper(G1, G2, MU), MU, "circular")
+    mesh = polar_shell_mesh(system, resolution_over_gamma=4.0, n_angle=2)
+    point = phase_point(system, lambda level: mesh, [0.5],
+                        options=CriterionOptions(routes=("born_markov",), criteria=("full",), certify=False))
+    crit = point.get("full", "born_markov", 0.5)
+    (b,) = [b for b in crit.boundaries if b.V > 0 and b.jump == 1]
+    bif = locate_bifurcation(system, mesh, 0.5, b.V, b.nu[0], b.jump, "born_markov", None)
+    assert bif.V_c == pytest.approx(b.V, abs=1e-6) and bif.nu_c == pytest.approx(-2 * MU, abs=1e-9)
+    br = continue_branch(system, mesh, 0.5, bif, options=ContinuationOptions(parameter="V", p_min=0.0, p_max=5.0,
+                                                                           max_points=3, ds=0.02))
+    assert len(br.points) == 3 and all(p.residual < 1e-12 for p in br.points)
+    assert br.kind in ("subcritical", "supercritical")
+    assert all(p.spectrum.certified for p in br.points)
+    expected = 1 if br.kind == "subcritical" else 0
+    assert [p.spectrum.n_growing for p in br.points] == [expected] * 3
+    # the phase of V' drops out and Δ+ and Δ- have equal magnitude (χ_+- sums to zero, C3)
+    assert all(abs(abs(p.delta_plus) - abs(p.delta_minus)) < 1e-10 * abs(p.delta_plus) for p in br.points)
