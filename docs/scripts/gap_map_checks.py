@@ -39,7 +39,11 @@ def main(argv: list[str]) -> int:
     for V, seed in CASES:
         p = min(stable, key=lambda q: abs(q.V - V))
         u = [q for q in unstable if abs(q.V - p.V) < 0.3]
-        sep = f"{abs(min(u, key=lambda q: abs(q.V - p.V)).delta_plus):.4g} (V = {min(u, key=lambda q: abs(q.V - p.V)).V:.3f})" if u else "none (normal state unstable)"
+        if u:
+            q = min(u, key=lambda q: abs(q.V - p.V))
+            sep = f"{abs(q.delta_plus):.4g} (V = {q.V:.3f})"
+        else:
+            sep = "none (normal state unstable)"
         c = integration_check(system, mesh, gm.v * np.exp(1j * gm.phi), p, seed_fraction=seed)
         print(f"| {p.V:.4f} | {seed:g} | {abs(p.delta_plus):.4g} | {sep} | {c.t_end:.3g} | {c.abs_delta_plus:.3g} | "
               f"{c.nu - p.nu:.2g} | {'yes' if c.lands else 'no'} (rel. diff {c.rel_diff_plus:.1e}) |")
